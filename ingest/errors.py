@@ -1,0 +1,47 @@
+"""Typed errors of the ingest package. Each message says what happened and what to do about it.
+
+The CLI prints `str(error)` as one line and exits with status 2 for these; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base class for errors a user can act on."""
+
+
+class DatabaseLockedError(IngestError):
+    """Another process holds the DuckDB file."""
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        holder = f" ({detail})" if detail else ""
+        super().__init__(
+            f"The database {path} is in use by another process{holder}. "
+            "Close that process (a dbt run, a notebook, another ingest) and try again, "
+            "or point FEATURE_STORE_DB at another file."
+        )
+
+
+class MissingColumnsError(IngestError):
+    """A file lacks columns the loader needs."""
+
+    def __init__(self, source_file: str, missing: list[str], found: list[str]) -> None:
+        self.source_file = source_file
+        self.missing = missing
+        super().__init__(
+            f"{source_file} is missing required column(s): {', '.join(missing)} "
+            f"(found: {', '.join(found) or 'none'})."
+        )
+
+
+class NoInputError(IngestError):
+    """A path or glob matched nothing."""
+
+
+class UnknownTickerError(IngestError):
+    """A ticker that is not in the universe was asked for."""
+
+
+class SourceError(IngestError):
+    """A remote source (Yahoo, EODHD) refused or failed in a way retrying will not fix."""

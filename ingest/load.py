@@ -1,0 +1,327 @@
+"""Loading a source batch into the warehouse: validate, quarantine, upsert, record the run.
+
+`run_ingest` is the one entry point every source goes through:
+
+1. open the warehouse (a clear error if another process holds it), create the schema, mark runs that
+   never finished as 'interrupted', and record this run as 'running' (committed on its own, so a run
+   killed later is still visible in `raw.ingest_runs`);
+2. call the source to collect its frames (downloads happen here, without holding the database);
+3. validate each frame (`ingest.validate`);
+4. in ONE transaction: upsert accepted rows, add new rejects, write per-dataset/per-file counts and the
+   great-expectations results, and mark the run 'success'. Any error rolls all of it back, and the run
+   is marked 'failed' with the message.
+
+Upsert: a row whose key exists with identical values is left untouched (provenance included), a row
+whose values changed replaces it, a new key is inserted. Loading the same input twice therefore leaves
+every data table identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from ingest import warehouse
+from ingest.frames import check_frame
+from ingest.sources.files import REJECT_COLUMNS, FileReport
+from ingest.validate import Validated, validate
+from ingest.warehouse import DATASETS, Dataset
+
+
+@dataclass
+class SourceBatch:
+    """What a source collected: frames by dataset, rows it rejected itself, file reports and notes."""
+
+    frames: dict[str, pd.DataFrame]
+    prerejected: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: list[FileReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DatasetCounts:
+    """Counts of one dataset in one run. Invariant: rows_read == rows_loaded + rows_rejected."""
+
+    dataset: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    reject_rules: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    """The outcome of a run, for the printed summary and for tests."""
+
+    run_id: str
+    source: str
+    status: str
+    database: str
+    seconds: float
+    datasets: list[DatasetCounts]
+    files: list[FileReport]
+    notes: list[str]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(d.rows_read for d in self.datasets)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(d.rows_loaded for d in self.datasets)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(d.rows_rejected for d in self.datasets)
+
+
+Reporter = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+def run_ingest(
+    db_path: Path,
+    source: str,
+    arguments: dict,
+    collect: Callable[[Reporter], SourceBatch],
+    *,
+    report: Reporter = _quiet,
+    today: dt.date | None = None,
+) -> RunSummary:
+    """Run one ingest: see the module docstring. `collect(report)` returns the source's `SourceBatch`.
+
+    Returns a `RunSummary`. Raises `ingest.errors.DatabaseLockedError` if the file is held, and
+    re-raises whatever failed after rolling the load back and marking the run 'failed'.
+    """
+    started = time.perf_counter()
+    run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    connection = warehouse.connect(db_path)
+    try:
+        warehouse.ensure_schema(connection)
+        with warehouse.transaction(connection):
+            interrupted = warehouse.mark_interrupted_runs(connection)
+            connection.execute(
+                "insert into raw.ingest_runs (run_id, source, arguments, started_at, status) "
+                "values (?, ?, ?, now(), 'running')",
+                [run_id, source, json.dumps(arguments, default=str, sort_keys=True)],
+            )
+    finally:
+        connection.close()
+    if interrupted:
+        report(f"{interrupted} earlier run(s) had been interrupted; marked 'interrupted' in raw.ingest_runs")
+
+    try:
+        batch = collect(report)
+        validated: dict[str, Validated] = {}
+        for kind, frame in batch.frames.items():
+            frame = check_frame(kind, frame)
+            report(f"validating {kind}: {len(frame):,} rows")
+            validated[kind] = validate(kind, frame, today=today)
+    except BaseException as error:
+        _mark_failed(db_path, run_id, error)
+        raise
+
+    connection = warehouse.connect(db_path)
+    try:
+        report("writing to the warehouse (one transaction)")
+        counts = _write(connection, run_id, source, batch, validated, report)
+    except BaseException as error:
+        connection.close()
+        _mark_failed(db_path, run_id, error)
+        raise
+    connection.close()
+    return RunSummary(
+        run_id=run_id,
+        source=source,
+        status="success",
+        database=str(db_path),
+        seconds=time.perf_counter() - started,
+        datasets=counts,
+        files=batch.files,
+        notes=batch.notes,
+    )
+
+
+def _mark_failed(db_path: Path, run_id: str, error: BaseException) -> None:
+    """Record the failure; if even that is impossible (database held), the run stays 'running'."""
+    message = f"{type(error).__name__}: {error}"[:2000]
+    try:
+        connection = warehouse.connect(db_path)
+    except Exception:
+        return
+    try:
+        connection.execute(
+            "update raw.ingest_runs set status = 'failed', finished_at = now(), message = ? where run_id = ?",
+            [message, run_id],
+        )
+    finally:
+        connection.close()
+
+
+def _write(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: str,
+    source: str,
+    batch: SourceBatch,
+    validated: dict[str, Validated],
+    report: Reporter,
+) -> list[DatasetCounts]:
+    counts: list[DatasetCounts] = []
+    with warehouse.transaction(connection):
+        kinds = list(dict.fromkeys([*validated, *batch.prerejected]))
+        for kind in kinds:
+            dataset = DATASETS[kind]
+            result = validated.get(kind)
+            prerejected = batch.prerejected.get(kind)
+            entry = DatasetCounts(dataset=kind)
+            if result is not None:
+                report(f"upserting {kind}: {result.rows_accepted:,} rows")
+                inserted, updated, unchanged = _upsert(connection, dataset, result.accepted, run_id, source)
+                entry.rows_read += result.rows_read
+                entry.rows_loaded += result.rows_accepted
+                entry.rows_rejected += result.rows_rejected
+                entry.rows_inserted, entry.rows_updated, entry.rows_unchanged = inserted, updated, unchanged
+                _insert_rejects(connection, kind, result.rejects, run_id, source)
+                _insert_results(connection, kind, result, run_id)
+                _count_rules(entry, result.rejects.column("rule").to_pylist())
+            if prerejected is not None and len(prerejected):
+                table = pa.Table.from_pandas(prerejected.loc[:, list(REJECT_COLUMNS)], preserve_index=False)
+                _insert_rejects(connection, kind, table, run_id, source)
+                entry.rows_read += len(prerejected)
+                entry.rows_rejected += len(prerejected)
+                _count_rules(entry, list(prerejected["rule"]))
+            if entry.rows_read != entry.rows_loaded + entry.rows_rejected:
+                raise AssertionError(f"{kind}: rows read {entry.rows_read} != loaded + rejected")
+            connection.execute(
+                "insert into raw.ingest_run_datasets values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    kind,
+                    entry.rows_read,
+                    entry.rows_loaded,
+                    entry.rows_rejected,
+                    entry.rows_inserted,
+                    entry.rows_updated,
+                    entry.rows_unchanged,
+                ],
+            )
+            counts.append(entry)
+        for file in batch.files:
+            connection.execute(
+                "insert into raw.ingest_files values (?, ?, ?, ?, ?)",
+                [run_id, file.source_file, file.status, file.rows_read, file.message or None],
+            )
+        failed_files = sum(1 for f in batch.files if f.status != "loaded")
+        connection.execute(
+            """
+            update raw.ingest_runs set
+                status = 'success', finished_at = now(),
+                rows_read = ?, rows_loaded = ?, rows_rejected = ?,
+                rows_inserted = ?, rows_updated = ?, rows_unchanged = ?,
+                files_read = ?, files_failed = ?, message = ?
+            where run_id = ?
+            """,
+            [
+                sum(c.rows_read for c in counts),
+                sum(c.rows_loaded for c in counts),
+                sum(c.rows_rejected for c in counts),
+                sum(c.rows_inserted for c in counts),
+                sum(c.rows_updated for c in counts),
+                sum(c.rows_unchanged for c in counts),
+                len(batch.files),
+                failed_files,
+                "; ".join(batch.notes)[:2000] or None,
+                run_id,
+            ],
+        )
+    return counts
+
+
+def _count_rules(entry: DatasetCounts, rules: list[str]) -> None:
+    for rule in rules:
+        entry.reject_rules[rule] = entry.reject_rules.get(rule, 0) + 1
+
+
+def _upsert(
+    connection: duckdb.DuckDBPyConnection, dataset: Dataset, accepted: pa.Table, run_id: str, source: str
+) -> tuple[int, int, int]:
+    """Insert new keys, replace changed rows, leave identical rows alone. Returns (inserted, updated, unchanged)."""
+    table = f"raw.{dataset.name}"
+    connection.register("accepted_rows", accepted)
+    try:
+        connection.execute("create or replace temp table staged_rows as select * from accepted_rows")
+    finally:
+        connection.unregister("accepted_rows")
+    join = " and ".join(f"target.{c} = staged.{c}" for c in dataset.key)
+    differs = " or ".join(f"target.{c} is distinct from staged.{c}" for c in dataset.values)
+    updated = connection.execute(
+        f"select count(*) from {table} as target join staged_rows as staged on {join} where {differs}"
+    ).fetchone()[0]
+    if updated:
+        connection.execute(f"delete from {table} as target using staged_rows as staged where {join} and ({differs})")
+    columns = ", ".join(dataset.columns)
+    written = connection.execute(
+        f"""
+        insert into {table} ({columns}, source, source_file, line_number, run_id)
+        select {", ".join(f"staged.{c}" for c in dataset.columns)}, ?, staged.source_file,
+               staged.line_number, ?
+        from staged_rows as staged
+        where not exists (select 1 from {table} as target where {join})
+        """,
+        [source, run_id],
+    ).fetchone()[0]
+    connection.execute("drop table staged_rows")
+    return written - updated, updated, accepted.num_rows - written
+
+
+def _insert_rejects(
+    connection: duckdb.DuckDBPyConnection, kind: str, rejects: pa.Table, run_id: str, source: str
+) -> None:
+    """Add quarantined rows; a reject already recorded by an earlier run (same file, line, rule, record) is kept."""
+    if rejects.num_rows == 0:
+        return
+    connection.register("new_rejects", rejects)
+    try:
+        connection.execute(
+            """
+            insert into raw.rejects
+            select distinct on (reject_id) * from (
+                select
+                    md5(concat_ws('|', ?, coalesce(source_file, ''), coalesce(cast(line_number as varchar), ''),
+                                  rule, coalesce(record, ''))) as reject_id,
+                    ? as run_id, ? as source, ? as dataset,
+                    cast(source_file as varchar), cast(line_number as bigint), cast(ticker as varchar),
+                    cast(record_date as varchar), cast(rule as varchar), cast(detail as varchar),
+                    cast(record as varchar), now() as rejected_at
+                from new_rejects
+            )
+            where reject_id not in (select reject_id from raw.rejects)
+            """,
+            [kind, run_id, source, kind],
+        )
+    finally:
+        connection.unregister("new_rejects")
+
+
+def _insert_results(connection: duckdb.DuckDBPyConnection, kind: str, result: Validated, run_id: str) -> None:
+    rows = [
+        [run_id, kind, r.rule, r.expectation, r.column_names, r.success, r.element_count, r.unexpected_count]
+        for r in result.results
+    ]
+    if rows:
+        connection.executemany("insert into raw.validation_results values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
