@@ -50,7 +50,7 @@ def ensure_venv() -> None:
     wanted = _requirements_hash()
     if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
         return
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be started by an older python3
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
     if not PYTHON.exists():
         _say(f"creating virtual environment in {VENV.relative_to(ROOT)}")

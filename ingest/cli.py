@@ -104,27 +104,47 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "synthetic":
             summary = jobs.ingest_synthetic(
-                db_path, seed=args.seed, years=args.years, end=args.end, signal=args.signal,
-                n_tickers=args.tickers, report=say,
+                db_path,
+                seed=args.seed,
+                years=args.years,
+                end=args.end,
+                signal=args.signal,
+                n_tickers=args.tickers,
+                report=say,
             )
         elif args.command == "csv":
             summary = jobs.ingest_files(db_path, args.paths, report=say)
         elif args.command == "yfinance":
             summary = jobs.ingest_yahoo(
-                db_path, tickers=args.tickers, universe_list=args.universe, allow_unknown=args.allow_unknown,
-                start=args.start, end=args.end, full_refresh=args.full_refresh, include_events=not args.no_events,
-                chunk_size=args.chunk_size, report=say,
+                db_path,
+                tickers=args.tickers,
+                universe_list=args.universe,
+                allow_unknown=args.allow_unknown,
+                start=args.start,
+                end=args.end,
+                full_refresh=args.full_refresh,
+                include_events=not args.no_events,
+                chunk_size=args.chunk_size,
+                report=say,
             )
         else:
             summary = jobs.ingest_sentiment(
-                db_path, file=args.file, tickers=args.tickers, universe_list=args.universe,
-                start=args.start, end=args.end, report=say,
+                db_path,
+                file=args.file,
+                tickers=args.tickers,
+                universe_list=args.universe,
+                start=args.start,
+                end=args.end,
+                report=say,
             )
     except IngestError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing from this run was loaded (the transaction was rolled back).", file=sys.stderr)
+        print(
+            "interrupted: nothing from this run was loaded (the transaction was rolled back).",
+            file=sys.stderr,
+        )
         return 130
     print_summary(summary)
     return 0

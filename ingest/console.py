@@ -13,7 +13,8 @@ from rich.table import Table
 from ingest.load import RunSummary
 
 _err = Console(stderr=True, highlight=False)
-_out = Console(highlight=False)
+# On a pipe (CI, logs) rich would wrap at 80 columns; the summary table needs about 100.
+_out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def say(message: str) -> None:
@@ -56,10 +57,9 @@ def progress_bar(description: str) -> Iterator:
 def print_summary(summary: RunSummary) -> None:
     """The end-of-run table: per dataset rows read, loaded (new/changed/unchanged), rejected by rule."""
     table = Table(title=f"ingest {summary.source} — run {summary.run_id} — {summary.status}")
-    for column in ("dataset", "read", "loaded", "new", "changed", "unchanged", "rejected", "reject rules"):
-        table.add_column(column, justify="left" if column in ("dataset", "reject rules") else "right")
+    for column in ("dataset", "read", "loaded", "new", "changed", "unchanged", "rejected"):
+        table.add_column(column, justify="left" if column == "dataset" else "right")
     for counts in summary.datasets:
-        rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(counts.reject_rules.items(), key=lambda x: -x[1]))
         table.add_row(
             counts.dataset,
             f"{counts.rows_read:,}",
@@ -68,9 +68,12 @@ def print_summary(summary: RunSummary) -> None:
             f"{counts.rows_updated:,}",
             f"{counts.rows_unchanged:,}",
             f"{counts.rows_rejected:,}",
-            rules or "-",
         )
     _out.print(table)
+    for counts in summary.datasets:
+        if counts.reject_rules:
+            ranked = sorted(counts.reject_rules.items(), key=lambda item: -item[1])
+            _out.print(f"rejected {counts.dataset}: " + ", ".join(f"{rule} {n:,}" for rule, n in ranked))
     balanced = summary.rows_read == summary.rows_loaded + summary.rows_rejected
     _out.print(
         f"rows read {summary.rows_read:,} = loaded {summary.rows_loaded:,} + rejected {summary.rows_rejected:,}"

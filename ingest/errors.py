@@ -30,8 +30,7 @@ class MissingColumnsError(IngestError):
         self.source_file = source_file
         self.missing = missing
         super().__init__(
-            f"{source_file} is missing required column(s): {', '.join(missing)} "
-            f"(found: {', '.join(found) or 'none'})."
+            f"{source_file} is missing required column(s): {', '.join(missing)} (found: {', '.join(found) or 'none'})."
         )
 
 

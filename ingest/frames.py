@@ -1,6 +1,6 @@
 """The shapes every source hands to the loader.
 
-A source (synthetic, files, yfinance, sentiment) returns pandas DataFrames with exactly these columns,
+A source (synthetic, files, yfinance, sentiment) returns pandas DataFrames (or Arrow tables) with exactly these columns,
 one row per input record, before any validation. The loader (`ingest.load`) parses, validates,
 quarantines and writes them; sources never write to the database themselves.
 
@@ -15,6 +15,7 @@ does not parse, so sources should not drop or repair bad values themselves.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 #: Daily OHLCV. `adj_close` may be missing (NaN): the adjustment factor is then 1.
 PRICE_COLUMNS = (
@@ -96,14 +97,17 @@ def empty_frame(kind: str) -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype="object") for column in FRAME_COLUMNS[kind]})
 
 
-def check_frame(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Return `frame` with the columns of `kind` in order; raise ValueError naming any that are missing.
+def check_frame(kind: str, frame: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
+    """Return `frame` (a DataFrame or an Arrow table) with the columns of `kind` in order.
 
-    Used by the loader on what a source returns, so a source bug fails loudly instead of loading
-    a misaligned table.
+    Raises ValueError naming any missing column. Used by the loader on what a source returns, so a
+    source bug fails loudly instead of loading a misaligned table.
     """
     expected = FRAME_COLUMNS[kind]
-    missing = [column for column in expected if column not in frame.columns]
+    names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+    missing = [column for column in expected if column not in names]
     if missing:
         raise ValueError(f"{kind} frame is missing column(s): {', '.join(missing)}")
+    if isinstance(frame, pa.Table):
+        return frame.select(list(expected))
     return frame.loc[:, list(expected)]

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ingest import warehouse
 from ingest.console import progress_bar
@@ -67,7 +68,7 @@ def ingest_files(db_path: Path, paths: list[str], *, report: Reporter | None = N
             files.extend(read.files)
         say(f"read {len(files):,} file(s)")
         return SourceBatch(
-            frames={"prices": pd.concat(prices, ignore_index=True)},
+            frames={"prices": pa.concat_tables(prices)},
             prerejected={"prices": pd.concat(prerejected, ignore_index=True)},
             files=files,
         )
@@ -111,7 +112,13 @@ def ingest_yahoo(
         chosen = select_tickers(universe, universe_list, tickers)
     last_dates = {} if full_refresh else last_price_dates(db_path)
     skip_events = set(universe.loc[universe["asset_class"] != "equity", "ticker"])
-    arguments = {"tickers": chosen, "start": start, "end": end, "full_refresh": full_refresh, "events": include_events}
+    arguments = {
+        "tickers": chosen,
+        "start": start,
+        "end": end,
+        "full_refresh": full_refresh,
+        "events": include_events,
+    }
 
     def collect(say: Reporter) -> SourceBatch:
         say(f"downloading {len(chosen)} ticker(s) from Yahoo Finance in chunks of {chunk_size}")
@@ -136,11 +143,15 @@ def ingest_yahoo(
                 "failed after retries: " + "; ".join(f"{t} ({m})" for t, m in sorted(fetched.failed_tickers.items()))
             )
         if getattr(fetched, "event_errors", None):
-            notes.append(f"events not fetched for {len(fetched.event_errors)} ticker(s): {', '.join(fetched.event_errors)}")
+            notes.append(
+                f"events not fetched for {len(fetched.event_errors)} ticker(s): {', '.join(fetched.event_errors)}"
+            )
         frames = {"prices": fetched.prices}
         if include_events:
             frames.update(
-                earnings=fetched.earnings, analyst_actions=fetched.analyst_actions, insider_trades=fetched.insider_trades
+                earnings=fetched.earnings,
+                analyst_actions=fetched.analyst_actions,
+                insider_trades=fetched.insider_trades,
             )
         return SourceBatch(frames=frames, notes=notes)
 
@@ -164,9 +175,7 @@ def ingest_sentiment(
 
     if file is None:
         if not os.environ.get("EODHD_API_KEY"):
-            raise SourceError(
-                "No EODHD API key: set EODHD_API_KEY, or pass --file to load sentiment from a CSV file."
-            )
+            raise SourceError("No EODHD API key: set EODHD_API_KEY, or pass --file to load sentiment from a CSV file.")
         universe = load_universe()
         chosen = select_tickers(universe, universe_list, tickers)
         chosen = [t for t in chosen if t in set(universe.loc[universe["asset_class"] == "equity", "ticker"])] or chosen

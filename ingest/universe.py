@@ -37,9 +37,7 @@ def load_universe(directory: Path | None = None) -> pd.DataFrame:
     master["in_master"] = True
     alpha["in_alpha76"] = True
     descriptive = ["ticker", "name", "asset_class", "sector", "sector_etf", "theme"]
-    merged = pd.concat(
-        [master[descriptive + ["in_master"]], alpha[descriptive + ["in_alpha76"]]], ignore_index=True
-    )
+    merged = pd.concat([master[descriptive + ["in_master"]], alpha[descriptive + ["in_alpha76"]]], ignore_index=True)
     merged = merged.groupby("ticker", sort=True, as_index=False).agg(
         {
             "name": "first",

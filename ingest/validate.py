@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -155,9 +156,7 @@ def rules_for(dataset: str) -> list[Rule]:
                 "sentiment_out_of_range",
                 "sentiment_score is outside [-1, 1]",
                 lambda today: [
-                    expectations.ExpectColumnValuesToBeBetween(
-                        column="sentiment_score", min_value=-1, max_value=1
-                    )
+                    expectations.ExpectColumnValuesToBeBetween(column="sentiment_score", min_value=-1, max_value=1)
                 ],
             ),
             Rule(
@@ -172,9 +171,7 @@ def rules_for(dataset: str) -> list[Rule]:
                 "bad_timing",
                 f"announce_timing is not one of {', '.join(EARNINGS_TIMINGS)}",
                 lambda today: [
-                    expectations.ExpectColumnValuesToBeInSet(
-                        column="announce_timing", value_set=list(EARNINGS_TIMINGS)
-                    )
+                    expectations.ExpectColumnValuesToBeInSet(column="announce_timing", value_set=list(EARNINGS_TIMINGS))
                 ],
             ),
         ]
@@ -196,9 +193,7 @@ def rules_for(dataset: str) -> list[Rule]:
                 "bad_transaction",
                 f"transaction is not one of {', '.join(INSIDER_TRANSACTIONS)}",
                 lambda today: [
-                    expectations.ExpectColumnValuesToBeInSet(
-                        column="transaction", value_set=list(INSIDER_TRANSACTIONS)
-                    )
+                    expectations.ExpectColumnValuesToBeInSet(column="transaction", value_set=list(INSIDER_TRANSACTIONS))
                 ],
             ),
             Rule("missing_shares", "shares is missing", not_null("shares")),
@@ -237,13 +232,9 @@ def _parse_checks(dataset: Dataset, date_field: str) -> str:
     cases.append(f"when parsed_{date_field} is null then 'unparseable_date'")
     for column, sql_type in dataset.column_types.items():
         if sql_type == "date" and column != date_field:
-            cases.append(
-                f"when {raw_text(column)} is not null and parsed_{column} is null then 'unparseable_date'"
-            )
+            cases.append(f"when {raw_text(column)} is not null and parsed_{column} is null then 'unparseable_date'")
         if sql_type == "double":
-            cases.append(
-                f"when {raw_text(column)} is not null and parsed_{column} is null then 'unparseable_number'"
-            )
+            cases.append(f"when {raw_text(column)} is not null and parsed_{column} is null then 'unparseable_number'")
     return "case " + " ".join(cases) + " end"
 
 
@@ -255,42 +246,45 @@ def _raw_text(column: str) -> str:
 def _parse_detail(dataset: Dataset) -> str:
     """SQL naming the values that did not parse, e.g. `trade_date='2020-13-01'; `."""
     parts = [
-        f"case when {_raw_text(c)} is not null and parsed_{c} is null "
-        f"then '{c}=' || {_raw_text(c)} || '; ' else '' end"
+        f"case when {_raw_text(c)} is not null and parsed_{c} is null then '{c}=' || {_raw_text(c)} || '; ' else '' end"
         for c, t in dataset.column_types.items()
         if t in ("date", "double")
     ]
     return " || ".join(parts)
 
 
-def validate(kind: str, frame: pd.DataFrame, *, today: dt.date | None = None) -> Validated:
+def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None = None) -> Validated:
     """Validate one source frame of `kind` ('prices', 'sentiment', ...); see the module docstring.
 
-    Parameters: `frame` has the columns of `ingest.frames.FRAME_COLUMNS[kind]`, values as strings or
-    typed; `today` bounds dates from above (default: the local date).
+    Parameters: `frame` (DataFrame or Arrow table) has the columns of `ingest.frames.FRAME_COLUMNS[kind]`,
+    values as strings or typed; input order decides which duplicate is kept. `today` bounds dates from
+    above (default: the local date).
     Returns a `Validated` with `accepted` (typed, the dataset's columns + source_file, line_number) and
     `rejects` (row_id, source_file, line_number, ticker, record_date, rule, detail, record).
     """
     dataset = DATASETS[kind]
     today = today or dt.date.today()
     date_field = DATE_FIELDS[kind]
-    columns = FRAME_COLUMNS[kind]
-    input_frame = frame.loc[:, list(columns)].reset_index(drop=True)
-    rows_read = len(input_frame)
+    columns = list(FRAME_COLUMNS[kind])
+    if isinstance(frame, pa.Table):
+        input_frame = frame.select(columns)
+        rows_read = input_frame.num_rows
+        input_frame = input_frame.append_column("row_id", pa.array(np.arange(rows_read, dtype=np.int64)))
+    else:
+        input_frame = frame.loc[:, columns].reset_index(drop=True)
+        rows_read = len(input_frame)
+        input_frame["row_id"] = np.arange(rows_read, dtype=np.int64)
 
     con = duckdb.connect(":memory:")
     con.register("input_frame", input_frame)
     parsed_columns = ", ".join(
         f"{_parse_expression(c, t, kind)} as parsed_{c}" for c, t in dataset.column_types.items()
     )
-    record = ", ".join(f"\"{c}\" := cast(\"{c}\" as varchar)" for c in dataset.column_types)
+    record = ", ".join(f'"{c}" := cast("{c}" as varchar)' for c in dataset.column_types)
     con.execute(
         f"""
         create table parsed as
-        with numbered as (
-            select row_number() over () - 1 as row_id, * from input_frame
-        ),
-        typed as (select *, {parsed_columns} from numbered)
+        with typed as (select *, {parsed_columns} from input_frame)
         select
             row_id,
             cast(source_file as varchar) as source_file,
@@ -316,9 +310,7 @@ def validate(kind: str, frame: pd.DataFrame, *, today: dt.date | None = None) ->
         {"row_id": list(rule_of_row.keys()), "rule": list(rule_of_row.values())},
         columns=["row_id", "rule"],
     ).astype({"row_id": "int64", "rule": "object"})
-    descriptions = pd.DataFrame(
-        [(r.name, r.description) for r in rules_for(kind)], columns=["rule", "description"]
-    )
+    descriptions = pd.DataFrame([(r.name, r.description) for r in rules_for(kind)], columns=["rule", "description"])
     con.register("assignments", assignments)
     con.register("descriptions", descriptions)
     key = ", ".join(dataset.key)
@@ -351,10 +343,10 @@ def validate(kind: str, frame: pd.DataFrame, *, today: dt.date | None = None) ->
         """
     )
     value_columns = ", ".join(dataset.column_types)
-    accepted = con.execute(
+    accepted = con.sql(
         f"select {value_columns}, source_file, line_number from judged where rule is null order by row_id"
     ).to_arrow_table()
-    rejects = con.execute(
+    rejects = con.sql(
         f"""
         select row_id, source_file, line_number, ticker,
                json_extract_string(record, '$.{date_field}') as record_date,
@@ -370,9 +362,7 @@ def validate(kind: str, frame: pd.DataFrame, *, today: dt.date | None = None) ->
     return Validated(dataset=dataset, rows_read=rows_read, accepted=accepted, rejects=rejects, results=results)
 
 
-def _run_expectations(
-    kind: str, candidates: pd.DataFrame, today: dt.date
-) -> tuple[dict[int, str], list[RuleResult]]:
+def _run_expectations(kind: str, candidates: pd.DataFrame, today: dt.date) -> tuple[dict[int, str], list[RuleResult]]:
     """Run the dataset's GX suite on `candidates`; map each failing row_id to its first broken rule."""
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -415,9 +405,7 @@ def _run_expectations(
                 f"{result.exception_info.get('exception_message')}"
             )
         details = result.result or {}
-        columns = ",".join(
-            str(v) for k, v in sorted(config.kwargs.items()) if k in ("column", "column_A", "column_B")
-        )
+        columns = ",".join(str(v) for k, v in sorted(config.kwargs.items()) if k in ("column", "column_A", "column_B"))
         results.append(
             RuleResult(
                 rule=rule,

@@ -176,13 +176,10 @@ create table if not exists raw.rejects (
 def dataset_ddl(dataset: Dataset) -> str:
     """`create table if not exists` for one raw dataset."""
     columns = ", ".join(
-        f"{name} {dataset.column_types[name]}{' not null' if name in dataset.key else ''}"
-        for name in dataset.columns
+        f"{name} {dataset.column_types[name]}{' not null' if name in dataset.key else ''}" for name in dataset.columns
     )
     key = ", ".join(dataset.key)
-    return (
-        f"create table if not exists raw.{dataset.name} ({columns}, {_PROVENANCE_COLUMNS}, primary key ({key}))"
-    )
+    return f"create table if not exists raw.{dataset.name} ({columns}, {_PROVENANCE_COLUMNS}, primary key ({key}))"
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) by user")
@@ -226,9 +223,7 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
 
 def mark_interrupted_runs(connection: duckdb.DuckDBPyConnection) -> int:
     """Runs still 'running' when a new one starts were killed: record them as 'interrupted'."""
-    found = connection.execute(
-        "select count(*) from raw.ingest_runs where status = 'running'"
-    ).fetchone()[0]
+    found = connection.execute("select count(*) from raw.ingest_runs where status = 'running'").fetchone()[0]
     if found:
         connection.execute(
             "update raw.ingest_runs set status = 'interrupted', "

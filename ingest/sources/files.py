@@ -20,12 +20,15 @@ import glob
 import gzip
 import json
 import re
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -68,7 +71,7 @@ class FileReport:
 class FileRead:
     """The rows of one or many files: a prices frame, rows rejected while reading, and per-file reports."""
 
-    prices: pd.DataFrame
+    prices: pa.Table
     prerejected: pd.DataFrame
     files: list[FileReport] = field(default_factory=list)
 
@@ -110,8 +113,11 @@ def canonical_columns(names: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _empty_prices() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in PRICE_COLUMNS})
+PRICE_SCHEMA = pa.schema([pa.field(c, pa.int64() if c == "line_number" else pa.string()) for c in PRICE_COLUMNS])
+
+
+def _empty_prices() -> pa.Table:
+    return PRICE_SCHEMA.empty_table()
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -130,6 +136,7 @@ def _read_table(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
     if path.name.lower().endswith((".parquet", ".pq")):
         table = pq.read_table(path)
         return table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema])), []
+    # A blank line becomes a row of empty strings (not skipped), so line numbers stay exact.
     header = _read_header(path) if path.stat().st_size else []
     if not header:
         return pa.table({}), []
@@ -151,89 +158,83 @@ def _read_table(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
     return table, bad_lines
 
 
-def _line_numbers(total_rows: int, bad_lines: list[tuple[int, str]], first_line: int) -> list[int]:
+def _line_numbers(total_rows: int, bad_lines: list[tuple[int, str]], first_line: int) -> np.ndarray:
     """Physical line numbers of the rows the parser kept, given the lines it skipped."""
-    skipped = {number for number, _ in bad_lines}
-    numbers: list[int] = []
-    line = first_line
-    while len(numbers) < total_rows:
-        if line not in skipped:
-            numbers.append(line)
-        line += 1
-    return numbers
+    skipped = np.array(sorted(number for number, _ in bad_lines), dtype=np.int64)
+    candidates = np.arange(first_line, first_line + total_rows + len(skipped), dtype=np.int64)
+    return candidates[~np.isin(candidates, skipped)][:total_rows]
 
 
-def read_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
-    """Read one price file into (prices frame, prerejected rows, report). Never raises for bad content."""
+def _reject_rows(source_file: str, numbers, rule: str, detail: str, records) -> list[dict]:
+    return [
+        {
+            "source_file": source_file,
+            "line_number": int(number),
+            "ticker": None,
+            "record_date": None,
+            "rule": rule,
+            "detail": detail,
+            "record": record,
+        }
+        for number, record in zip(numbers, records, strict=True)
+    ]
+
+
+def read_file(path: Path) -> tuple[pa.Table, pd.DataFrame, FileReport]:
+    """Read one price file into (prices table, prerejected rows, report). Never raises for bad content."""
     source_file = str(path)
     try:
         table, bad_lines = _read_table(path)
-    except (OSError, EOFError, pa.ArrowInvalid, UnicodeDecodeError, pd.errors.ParserError) as error:
+    except (OSError, EOFError, zlib.error, pa.ArrowInvalid, UnicodeDecodeError) as error:
         message = f"{source_file} could not be read: {str(error).splitlines()[0]}"
         return _empty_prices(), _empty_rejects(), FileReport(source_file, "unreadable", 0, message)
 
-    is_parquet = path.name.lower().endswith((".parquet", ".pq"))
     rows_read = table.num_rows + len(bad_lines)
     if rows_read == 0:
-        return _empty_prices(), _empty_rejects(), FileReport(source_file, "empty", 0, f"{source_file} has no rows")
+        return (
+            _empty_prices(),
+            _empty_rejects(),
+            FileReport(source_file, "empty", 0, f"{source_file} has no rows"),
+        )
 
-    frame = table.to_pandas()
+    is_parquet = path.name.lower().endswith((".parquet", ".pq"))
     first_line = 1 if is_parquet else 2  # CSV line 1 is the header; Parquet rows are counted from 1
-    frame["line_number"] = _line_numbers(len(frame), bad_lines, first_line)
-    mapping = canonical_columns([c for c in frame.columns if c != "line_number"])
+    line_numbers = _line_numbers(table.num_rows, bad_lines, first_line)
+    rejects = _reject_rows(
+        source_file,
+        [number for number, _ in bad_lines],
+        "malformed_line",
+        "wrong number of fields for the header",
+        [json.dumps({"line": text}) for _, text in bad_lines],
+    )
+    mapping = canonical_columns(table.column_names)
     missing = [c for c in REQUIRED if c not in mapping.values()]
-    rejects = [
-        {
-            "source_file": source_file,
-            "line_number": number,
-            "ticker": None,
-            "record_date": None,
-            "rule": "malformed_line",
-            "detail": "wrong number of fields for the header",
-            "record": json.dumps({"line": text}),
-        }
-        for number, text in bad_lines
-    ]
     if missing:
-        error = MissingColumnsError(source_file, list(missing), [c for c in frame.columns if c != "line_number"])
-        for _, row in frame.iterrows():
-            rejects.append(
-                {
-                    "source_file": source_file,
-                    "line_number": int(row["line_number"]),
-                    "ticker": None,
-                    "record_date": None,
-                    "rule": "missing_required_columns",
-                    "detail": str(error),
-                    "record": json.dumps({k: v for k, v in row.items() if k != "line_number"}, default=str),
-                }
-            )
+        error = MissingColumnsError(source_file, list(missing), table.column_names)
+        records = [json.dumps(row, default=str) for row in table.to_pylist()]
+        rejects += _reject_rows(source_file, line_numbers, "missing_required_columns", str(error), records)
         rejected = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
         return _empty_prices(), rejected, FileReport(source_file, "missing_columns", rows_read, str(error))
 
-    frame = frame.rename(columns=mapping)
-    if "ticker" not in mapping.values():
-        frame["ticker"] = ticker_from_filename(path)
-    if "adj_close" not in frame.columns:
-        frame["adj_close"] = None
+    columns = {canonical: table.column(name) for name, canonical in mapping.items()}
+    if "ticker" not in columns:
+        columns["ticker"] = pa.array([ticker_from_filename(path)] * table.num_rows, pa.string())
+    if "adj_close" not in columns:
+        columns["adj_close"] = pa.nulls(table.num_rows, pa.string())
+    columns["source_file"] = pa.array([source_file] * table.num_rows, pa.string())
+    columns["line_number"] = pa.array(line_numbers, pa.int64())
+    prices = pa.table({c: columns[c] for c in PRICE_COLUMNS}, schema=PRICE_SCHEMA)
+
     value_columns = [c for c in PRICE_COLUMNS if c not in ("ticker", "source_file", "line_number")]
-    blank = (frame[value_columns].fillna("").astype(str).apply(lambda col: col.str.strip()) == "").all(axis=1)
-    for _, row in frame[blank].iterrows():
-        rejects.append(
-            {
-                "source_file": source_file,
-                "line_number": int(row["line_number"]),
-                "ticker": None,
-                "record_date": None,
-                "rule": "blank_line",
-                "detail": "the line is empty",
-                "record": "{}",
-            }
-        )
-    frame = frame[~blank]
-    frame["source_file"] = source_file
-    report = FileReport(source_file, "loaded", rows_read)
-    return frame.loc[:, list(PRICE_COLUMNS)], pd.DataFrame(rejects, columns=REJECT_COLUMNS), report
+    blank = None
+    for column in value_columns:
+        empty = pc.equal(pc.utf8_trim_whitespace(pc.fill_null(prices.column(column), "")), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if pc.any(blank).as_py():
+        blank_lines = prices.filter(blank).column("line_number").to_pylist()
+        rejects += _reject_rows(source_file, blank_lines, "blank_line", "the line is empty", ["{}"] * len(blank_lines))
+        prices = prices.filter(pc.invert(blank))
+    return prices, pd.DataFrame(rejects, columns=REJECT_COLUMNS), FileReport(source_file, "loaded", rows_read)
 
 
 def read_price_files(pattern: str | Path, *, progress=None, workers: int = 4) -> FileRead:
@@ -248,8 +249,8 @@ def read_price_files(pattern: str | Path, *, progress=None, workers: int = 4) ->
             results.append(result)
             if progress:
                 progress(done, len(paths))
-    price_frames = [r[0] for r in results if len(r[0])]
+    price_tables = [r[0] for r in results if r[0].num_rows]
     reject_frames = [r[1] for r in results if len(r[1])]
-    prices = pd.concat(price_frames, ignore_index=True) if price_frames else _empty_prices()
+    prices = pa.concat_tables(price_tables) if price_tables else _empty_prices()
     rejected = pd.concat(reject_frames, ignore_index=True) if reject_frames else _empty_rejects()
     return FileRead(prices=prices, prerejected=rejected, files=[r[2] for r in results])
