@@ -1,0 +1,82 @@
+"""`dbt build` of the staging models and dim_tickers on real DuckDB files built by the ingest jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from conftest import MARKET_DIR, SP500_DIR, dbt_build, needs_shared_data
+
+from ingest import jobs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def synthetic_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic_dbt")
+    db_path = folder / "store.duckdb"
+    jobs.ingest_synthetic(db_path, seed=7, years=1.5, n_tickers=12, end=dt.date(2024, 6, 28))
+    result = dbt_build(db_path, folder)
+    return db_path, result
+
+
+def query(db_path, sql: str):
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_dbt_build_passes_on_the_synthetic_market(synthetic_db):
+    _, result = synthetic_db
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "ERROR=0" in result.stdout and "PASS=" in result.stdout
+
+
+def test_staging_prices_are_split_and_dividend_adjusted(synthetic_db):
+    db_path, _ = synthetic_db
+    mismatches = query(
+        db_path,
+        """
+        select count(*) from staging.stg_raw__prices as staged
+        join raw.prices as raw using (ticker, trade_date)
+        where abs(staged.close - coalesce(raw.adj_close, raw.close)) > 1e-9 * raw.close
+           or abs(staged.volume * staged.close - raw.volume * raw.close) > 1e-6 * raw.volume * raw.close
+        """,
+    )
+    assert mismatches == [(0,)]
+    adjusted = query(db_path, "select count(*) from staging.stg_raw__prices where adjustment_factor < 0.999")
+    assert adjusted[0][0] > 0  # the synthetic market has dividends and splits
+
+
+def test_dim_tickers_holds_the_universe_and_the_loaded_series(synthetic_db):
+    db_path, _ = synthetic_db
+    (in_universe, loaded) = query(
+        db_path,
+        "select count(*) filter (where in_master or in_alpha76), count(*) filter (where trading_days > 0) "
+        "from marts.dim_tickers",
+    )[0]
+    assert in_universe == 155
+    assert loaded == query(db_path, "select count(distinct ticker) from raw.prices")[0][0]
+
+
+def test_a_bad_row_that_bypasses_ingest_fails_the_data_tests(tmp_path):
+    db_path = tmp_path / "bad.duckdb"
+    jobs.ingest_synthetic(db_path, seed=1, years=0.5, n_tickers=3, end=dt.date(2024, 6, 28))
+    with duckdb.connect(str(db_path)) as connection:
+        connection.execute(
+            "insert into raw.prices values ('SPY', date '2024-06-29', 10, 9, 11, 10, null, 5, 'manual', null, null, 'x')"
+        )
+    result = dbt_build(db_path, tmp_path)
+    assert result.returncode != 0
+    assert "expression_is_true_stg_raw__prices" in result.stdout and "FAIL" in result.stdout
+
+
+@needs_shared_data
+def test_dbt_build_passes_on_the_shared_real_data(tmp_path):
+    db_path = tmp_path / "real.duckdb"
+    jobs.ingest_files(db_path, [str(SP500_DIR), str(MARKET_DIR)])
+    result = dbt_build(db_path, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    not_in_universe = query(db_path, "select count(*) from marts.dim_tickers where not in_universe")[0][0]
+    assert not_in_universe > 250  # most S&P 500 names of 2015-2020 are not on the watchlists
