@@ -65,7 +65,8 @@ def test_a_bad_row_that_bypasses_ingest_fails_the_data_tests(tmp_path):
     jobs.ingest_synthetic(db_path, seed=1, years=0.5, n_tickers=3, end=dt.date(2024, 6, 28))
     with duckdb.connect(str(db_path)) as connection:
         connection.execute(
-            "insert into raw.prices values ('SPY', date '2024-06-29', 10, 9, 11, 10, null, 5, 'manual', null, null, 'x')"
+            "insert into raw.prices values "
+            "('SPY', date '2024-06-29', 10, 9, 11, 10, null, 5, 'manual', null, null, 'x')"
         )
     result = dbt_build(db_path, tmp_path)
     assert result.returncode != 0
