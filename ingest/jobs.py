@@ -76,15 +76,42 @@ def ingest_files(db_path: Path, paths: list[str], *, report: Reporter | None = N
     return run_ingest(db_path, "csv", {"paths": paths}, collect, report=report or _quiet)
 
 
-def last_price_dates(db_path: Path) -> dict[str, dt.date]:
-    """Each ticker's last stored trade date (for incremental downloads); empty for a new database."""
+def last_price_dates(db_path: Path) -> dict[str, tuple[dt.date, float]]:
+    """Each ticker's last stored trade date and its adjustment factor (adj_close / close) on that date.
+
+    Empty for a new database. The factor lets an incremental download notice that the source has
+    re-adjusted its history (a new dividend or split), which calls for a full refresh of that ticker.
+    """
     connection = warehouse.connect(db_path)
     try:
         warehouse.ensure_schema(connection)
-        rows = connection.execute("select ticker, max(trade_date) from raw.prices group by ticker").fetchall()
+        rows = connection.execute(
+            """
+            select ticker, trade_date, coalesce(adj_close / nullif(close, 0), 1.0)
+            from raw.prices
+            qualify row_number() over (partition by ticker order by trade_date desc) = 1
+            """
+        ).fetchall()
     finally:
         connection.close()
-    return dict(rows)
+    return {ticker: (day, factor) for ticker, day, factor in rows}
+
+
+def readjusted_tickers(prices: pd.DataFrame, stored: dict[str, tuple[dt.date, float]]) -> list[str]:
+    """Tickers whose re-fetched last stored day has a different adjustment factor than the stored one."""
+    if prices.empty or not stored:
+        return []
+    frame = prices.loc[:, ["ticker", "trade_date", "close", "adj_close"]].copy()
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    changed = []
+    for ticker, (day, factor) in stored.items():
+        row = frame[(frame["ticker"].str.upper() == ticker) & (frame["trade_date"] == day)]
+        if row.empty:
+            continue
+        close, adj_close = float(row["close"].iloc[0]), float(row["adj_close"].iloc[0])
+        if close > 0 and adj_close > 0 and abs(adj_close / close - factor) > 1e-6 * max(abs(factor), 1.0):
+            changed.append(ticker)
+    return sorted(changed)
 
 
 def ingest_yahoo(
@@ -110,7 +137,7 @@ def ingest_yahoo(
         chosen = [t.strip().upper() for t in tickers if t.strip()]
     else:
         chosen = select_tickers(universe, universe_list, tickers)
-    last_dates = {} if full_refresh else last_price_dates(db_path)
+    stored = {} if full_refresh else last_price_dates(db_path)
     skip_events = set(universe.loc[universe["asset_class"] != "equity", "ticker"])
     arguments = {
         "tickers": chosen,
@@ -122,20 +149,27 @@ def ingest_yahoo(
 
     def collect(say: Reporter) -> SourceBatch:
         say(f"downloading {len(chosen)} ticker(s) from Yahoo Finance in chunks of {chunk_size}")
+        options = dict(end=end, chunk_size=chunk_size, client=client, **({"sleep": sleep} if sleep else {}))
         with progress_bar("yfinance") as update:
             fetched = yahoo.fetch_yahoo(
                 chosen,
-                last_dates={t: d for t, d in last_dates.items() if t in set(chosen)},
+                last_dates={t: day for t, (day, _) in stored.items() if t in set(chosen)},
                 start=start,
-                end=end,
-                chunk_size=chunk_size,
                 include_events=include_events,
                 skip_events=skip_events,
                 progress=lambda stage, done, total: update(done, total),
-                client=client,
-                **({"sleep": sleep} if sleep else {}),
+                **options,
             )
         notes = [f"{fetched.requests_made} request(s), {fetched.retries} retried after rate limiting"]
+        readjusted = readjusted_tickers(fetched.prices, {t: v for t, v in stored.items() if t in set(chosen)})
+        if readjusted:
+            # The source rewrote these tickers' adjusted history: fetch it whole so adj_close stays consistent.
+            say(f"adjusted history changed for {len(readjusted)} ticker(s); fetching their full history")
+            full = yahoo.fetch_yahoo(readjusted, start=start, include_events=False, **options)
+            kept = ~fetched.prices["ticker"].str.upper().isin(readjusted)
+            fetched.prices = pd.concat([fetched.prices[kept], full.prices], ignore_index=True)
+            fetched.prices["line_number"] = range(1, len(fetched.prices) + 1)
+            notes.append(f"full refresh after a dividend or split: {', '.join(readjusted)}")
         if fetched.empty_tickers:
             notes.append(f"no data for {len(fetched.empty_tickers)} ticker(s): {', '.join(fetched.empty_tickers)}")
         if fetched.failed_tickers:

@@ -100,3 +100,23 @@ def test_sentiment_from_a_file_and_from_the_api(db_path, tmp_path, monkeypatch):
         ("AAPL", 0.4),
         ("MSFT", -0.2),
     ]
+
+
+def test_a_readjusted_history_triggers_a_full_refresh_of_that_ticker(db_path):
+    client = FakeYahoo({"AAPL": history(DAYS[:3]), "SPY": history(DAYS[:3], base=400)})
+    jobs.ingest_yahoo(
+        db_path, tickers=["AAPL", "SPY"], start=D(2024, 1, 1), end=D(2024, 1, 4), include_events=False, client=client
+    )
+    dividend = history(DAYS)
+    dividend["Adj Close"] = dividend["Close"] * 0.97  # a new dividend rescales every earlier adjusted close
+    client.histories = {"AAPL": dividend, "SPY": history(DAYS, base=400)}
+    client.download_calls.clear()
+    summary = jobs.ingest_yahoo(
+        db_path, tickers=["AAPL", "SPY"], start=D(2024, 1, 1), end=D(2024, 1, 8), include_events=False, client=client
+    )
+    assert client.download_calls[-1] == (["AAPL"], D(2024, 1, 1), D(2024, 1, 9))
+    assert any("full refresh after a dividend or split: AAPL" in note for note in summary.notes)
+    factors = count(db_path, "select distinct round(adj_close / close, 6) from raw.prices where ticker = 'AAPL'")
+    assert factors == [(0.97,)]
+    prices = next(d for d in summary.datasets if d.dataset == "prices")
+    assert prices.rows_updated == 3  # AAPL's three stored days were re-adjusted
