@@ -12,7 +12,7 @@ final as (
         announce_timing,
         case
             when announce_timing = 'bmo' then announce_date
-            else cast(announce_date + interval 1 day as date)
+            else cast({{ dbt.dateadd('day', 1, 'announce_date') }} as date)
         end as available_date,
         eps_estimate,
         eps_actual,
