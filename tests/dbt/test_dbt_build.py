@@ -6,7 +6,7 @@ import datetime as dt
 
 import duckdb
 import pytest
-from conftest import MARKET_DIR, SP500_DIR, dbt_build, needs_shared_data
+from helpers import MARKET_DIR, SP500_DIR, dbt_build, needs_shared_data
 
 from ingest import jobs
 

@@ -9,7 +9,7 @@ import sys
 import time
 
 import duckdb
-from conftest import PROJECT_DIR
+from helpers import PROJECT_DIR
 
 from ingest import jobs
 

@@ -1,0 +1,64 @@
+"""Test helpers: project paths, the shared real data (if present), and running modules and dbt in a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+SP500_DIR = SHARED_DATA / "sp500_2015_2020"
+MARKET_DIR = SHARED_DATA / "market_2009_2019"
+
+needs_shared_data = pytest.mark.skipif(
+    not SP500_DIR.is_dir() or not MARKET_DIR.is_dir(), reason="../shared/data is not present"
+)
+
+
+def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m ...` in a child process from the project root, capturing output."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def dbt_build(db_path: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`dbt build` of the project against `db_path`, with target/ and logs/ kept under tmp_path."""
+    dbt = Path(sys.executable).parent / "dbt"
+    return subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+            *extra,
+        ],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "FEATURE_STORE_DB": str(db_path)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def read(db_path: Path, sql: str, *params):
+    """Run a read-only query on a store and return a pandas DataFrame."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        return connection.execute(sql, list(params)).df()
