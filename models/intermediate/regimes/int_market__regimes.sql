@@ -3,7 +3,8 @@
 --   vol_state:   VIX close 0 below 15, 1 from 15 to 20, 2 from 20 to 30, 3 at 30 or above; without
 --                VIX, SPY's volatility_20d x 100 with the same cut points;
 --   regime_id:   trend_state * 4 + vol_state (0..11).
--- Each calendar date takes the latest SPY / ^VIX row dated before it (an as-of join).
+-- Each calendar date takes the latest SPY / ^VIX row dated before it (asof_before), and none when that
+-- row is more than 7 calendar days old: a series that stopped is missing, not frozen.
 with prices as (
     select * from {{ ref('stg_raw__prices') }}
 ),
@@ -54,53 +55,21 @@ vix as (
     where ticker = '^VIX'
 ),
 
--- As-of join in portable SQL: calendar rows sort before a series row of the same date, so carrying the
--- last series value forward gives each date the value of the latest series row strictly before it.
-timeline as (
-    select
-        trade_date as event_date,
-        0 as is_series,
-        cast(null as integer) as trend_state,
-        cast(null as double) as spy_volatility_pct,
-        cast(null as double) as vix_close
-    from calendar
-    union all
-    select
-        series_date,
-        1,
-        trend_state,
-        spy_volatility_pct,
-        null
-    from spy_states
-    union all
-    select
-        series_date,
-        1,
-        null,
-        null,
-        vix_close
-    from vix
+with_spy as (
+    {{ asof_before('calendar', 'spy_states', ['trend_state', 'spy_volatility_pct'], max_lag_days=7) }}
 ),
 
-carried as (
-    select
-        event_date,
-        is_series,
-        last_value(trend_state ignore nulls) over timeline_order as trend_state,
-        last_value(spy_volatility_pct ignore nulls) over timeline_order as spy_volatility_pct,
-        last_value(vix_close ignore nulls) over timeline_order as vix_close
-    from timeline
-    window timeline_order as (order by event_date, is_series rows between unbounded preceding and current row)
+with_vix as (
+    {{ asof_before('with_spy', 'vix', ['vix_close'], max_lag_days=7) }}
 ),
 
 states as (
     select
-        event_date as trade_date,
+        trade_date,
         trend_state,
         coalesce(vix_close, spy_volatility_pct) as volatility_level,
         case when vix_close is not null then 'vix' else 'spy_volatility_20d' end as volatility_source
-    from carried
-    where is_series = 0
+    from with_vix
 ),
 
 final as (

@@ -1,8 +1,12 @@
 -- Forward-return labels, one row per (ticker, trade_date). Labels look into the future by design, so
 -- they live here and meet the features only in fct_training_examples, on rows where
--- label_known_date has passed. NULL while t+5 is not yet in the data.
+-- label_known_date has passed. NULL while t+5 is not yet in the data. Incremental: see `changed`.
 with prices as (
     select * from {{ ref('int_prices__sequenced') }}
+),
+
+refresh_window as (
+    select * from {{ ref('int_prices__refresh_window') }}
 ),
 
 forward as (
@@ -11,8 +15,17 @@ forward as (
         trade_date,
         close,
         lead(close, 5) over (partition by ticker order by ticker_row) as close_5d_ahead,
-        lead(trade_date, 5) over (partition by ticker order by ticker_row) as label_known_date
+        lead(trade_date, 5) over (partition by ticker order by ticker_row) as label_known_date,
+        ticker_row
     from prices
+),
+
+-- A new day completes the labels of the five rows before it: those are recomputed with the new rows.
+changed as (
+    select forward.*
+    from forward
+    inner join refresh_window
+        on forward.ticker = refresh_window.ticker and forward.ticker_row >= refresh_window.first_new_row - 5
 ),
 
 final as (
@@ -26,7 +39,7 @@ final as (
             else 0
         end as label_up_5d,
         label_known_date
-    from forward
+    from changed
 )
 
 select * from final

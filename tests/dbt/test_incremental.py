@@ -1,0 +1,84 @@
+"""Daily incremental builds: adding one day computes only the new rows (with each family's lookback),
+and the marts then equal a full rebuild of the same data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import dbt_build, read
+
+from ingest import jobs
+
+RAW_DATES = {
+    "prices": "trade_date",
+    "sentiment": "trade_date",
+    "earnings": "announce_date",
+    "analyst_actions": "action_date",
+    "insider_trades": "transaction_date",
+}
+MARTS = {
+    "fct_features": ["ticker", "trade_date"],
+    "fct_labels": ["ticker", "trade_date"],
+    "fct_training_examples": ["ticker", "trade_date"],
+}
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("incremental")
+    full = folder / "full.duckdb"
+    jobs.ingest_synthetic(full, seed=11, years=2.5, n_tickers=8, end=dt.date(2024, 12, 31))
+    daily = folder / "daily.duckdb"
+    shutil.copy(full, daily)
+    with duckdb.connect(str(full), read_only=True) as connection:
+        last_day = connection.execute("select max(trade_date) from raw.prices where ticker = 'SPY'").fetchone()[0]
+    # Yesterday's warehouse: everything before the last trading day, built from scratch.
+    with duckdb.connect(str(daily)) as connection:
+        for table, column in RAW_DATES.items():
+            connection.execute(f"delete from raw.{table} where {column} >= ?", [last_day])
+    first = dbt_build(daily, folder / "first")
+    assert first.returncode == 0, first.stdout[-3000:]
+    # Today's data arrives; the daily build is incremental (no --full-refresh).
+    with duckdb.connect(str(daily)) as connection:
+        connection.execute(f"attach '{full}' as today (read_only)")
+        for table, column in RAW_DATES.items():
+            connection.execute(
+                f"insert into raw.{table} select * from today.raw.{table} where {column} >= ?", [last_day]
+            )
+    second = dbt_build(daily, folder / "second")
+    assert second.returncode == 0, second.stdout[-3000:]
+    reference = dbt_build(full, folder / "reference")
+    assert reference.returncode == 0, reference.stdout[-3000:]
+    return full, daily, last_day
+
+
+@pytest.mark.parametrize("mart", list(MARTS))
+def test_incremental_build_equals_a_full_build(stores, mart):
+    full, daily, _ = stores
+    keys = MARTS[mart]
+    expected = read(full, f"select * from marts.{mart}").sort_values(keys, ignore_index=True)
+    actual = read(daily, f"select * from marts.{mart}").sort_values(keys, ignore_index=True)
+    assert list(actual.columns) == list(expected.columns)
+    assert len(actual) == len(expected) > 0
+    for column in expected.columns:
+        if pd.api.types.is_float_dtype(expected[column]):
+            np.testing.assert_allclose(
+                actual[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-9, atol=1e-12, err_msg=column
+            )
+        else:
+            pd.testing.assert_series_equal(actual[column], expected[column], check_names=False, obj=column)
+
+
+def test_the_daily_build_computed_only_the_new_day(stores):
+    full, daily, last_day = stores
+    computed = read(
+        daily, "select count(*) as rows, min(trade_date) as first from intermediate.int_features__volume_flow"
+    )
+    tickers = read(full, "select count(distinct ticker) as n from marts.fct_features where trade_date = ?", last_day)
+    assert computed["rows"].iloc[0] == tickers["n"].iloc[0]
+    assert computed["first"].iloc[0] == pd.Timestamp(last_day)
