@@ -32,7 +32,9 @@ MARTS = {
 def stores(tmp_path_factory):
     folder = tmp_path_factory.mktemp("incremental")
     full = folder / "full.duckdb"
-    jobs.ingest_synthetic(full, seed=11, years=2.5, n_tickers=8, end=dt.date(2024, 12, 31))
+    # 8.5 years (~2,200 rows): the new day falls in the third 1,000-row epoch of the technical family's
+    # smoothing, so its incremental read really starts mid-history (technical_lookback_rows).
+    jobs.ingest_synthetic(full, seed=11, years=8.5, n_tickers=8, end=dt.date(2024, 12, 31))
     daily = folder / "daily.duckdb"
     shutil.copy(full, daily)
     with duckdb.connect(str(full), read_only=True) as connection:
@@ -82,3 +84,12 @@ def test_the_daily_build_computed_only_the_new_day(stores):
     tickers = read(full, "select count(distinct ticker) as n from marts.fct_features where trade_date = ?", last_day)
     assert computed["rows"].iloc[0] == tickers["n"].iloc[0]
     assert computed["first"].iloc[0] == pd.Timestamp(last_day)
+
+
+def test_the_technical_family_read_back_only_its_epoch(stores):
+    _, daily, _ = stores
+    rows = read(daily, "select max(ticker_row) as last from intermediate.int_prices__sequenced")["last"].iloc[0]
+    assert rows > 2000  # the new row is in the third 1,000-row epoch
+    computed = read(daily, "select count(*) as n from intermediate.int_features__technical")["n"].iloc[0]
+    tickers = read(daily, "select count(distinct ticker) as n from intermediate.int_prices__sequenced")["n"].iloc[0]
+    assert computed == tickers  # only the new day was written

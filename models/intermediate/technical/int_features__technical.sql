@@ -5,7 +5,10 @@
 -- Warm-up rows are NULL, and every division goes through safe_divide (NULL, not inf/NaN, on a flat series).
 -- ticker_row is kept beside the 20 features so that warm-up rules can be stated and tested.
 with prices as (
-    select * from {{ ref('int_prices__sequenced') }}
+    select * from {{ ref('int_prices__sequenced') }} as sequenced
+    -- Incremental builds read back far enough for both smoothing passes (technical_lookback_rows: row 1
+    -- within the first 2,000 rows, else at most 2,400 rows).
+    where {{ refresh_input('sequenced', technical_lookback_rows('refresh_window.first_new_row')) }}
 ),
 
 bar_changes as (
@@ -293,3 +296,4 @@ final as (
 )
 
 select * from final
+where {{ refresh_output('final') }}
