@@ -86,6 +86,12 @@ def print_summary(summary: RunSummary) -> None:
         _out.print(f"  {file.status}: {file.message}")
     for note in summary.notes:
         _out.print(f"note: {note}")
+    changed = sum(counts.rows_updated for counts in summary.datasets)
+    if changed:
+        _out.print(
+            f"note: {changed:,} stored row(s) changed: a daily `dbt build` computes only new rows, so rebuild "
+            "the features with `dbt build --full-refresh`."
+        )
     _out.print(
         f"database {summary.database}; {summary.seconds:.1f} s. Quarantined rows are in raw.rejects "
         "(rule, detail, source_file, line_number); the run log is raw.ingest_runs."

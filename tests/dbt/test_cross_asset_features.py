@@ -244,7 +244,8 @@ def rewritten_market(synthetic_store, tmp_path_factory):
             """,
             [rewritten, cutoff.date(), cutoff.date(), cutoff.date()],
         )
-    result = dbt_build(db_path, folder, "--select", "+int_features__cross_asset")
+    # --full-refresh: the copy already holds built marts, which a daily (incremental) build would keep.
+    result = dbt_build(db_path, folder, "--full-refresh", "--select", "+int_features__cross_asset")
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path, cutoff
 

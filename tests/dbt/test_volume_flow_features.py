@@ -178,7 +178,8 @@ def truncated_store(synthetic_store, tmp_path_factory):
     shutil.copy(synthetic_store, db_path)
     with duckdb.connect(str(db_path)) as connection:
         connection.execute("delete from raw.prices where trade_date > ?", [CUTOFF])
-    result = dbt_build(db_path, folder, "-s", "+int_features__volume_flow")
+    # --full-refresh: the copy already holds built marts, which a daily (incremental) build would keep.
+    result = dbt_build(db_path, folder, "--full-refresh", "-s", "+int_features__volume_flow")
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path
 

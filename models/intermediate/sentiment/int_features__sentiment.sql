@@ -6,7 +6,8 @@
 -- observation, so a source that starts late has a warm-up like any other. No sentiment: all NULL.
 with prices as (
     select * from {{ ref('int_prices__sequenced') }} as sequenced
-    -- Incremental builds read back only the lookback (20-row windows; days-since and warm-up look further back, 300 rows covers them in practice).
+    -- Incremental builds read back only the lookback: 20-row windows; days-since and the warm-up look
+    -- further back, and 300 rows covers them in practice.
     where {{ refresh_input('sequenced', 300) }}
 ),
 

@@ -6,8 +6,9 @@
 -- ticker_row is kept beside the 20 features so that warm-up rules can be stated and tested.
 with prices as (
     select * from {{ ref('int_prices__sequenced') }} as sequenced
-    -- Incremental builds read back far enough for both smoothing passes (technical_lookback_rows: row 1
-    -- within the first 2,000 rows, else at most 2,400 rows).
+    -- Incremental builds read back far enough for both smoothing passes, plus the bar before the first
+    -- pass's restart row, whose +DM / -DM (lag()) it needs (technical_lookback_rows: row 1 within the
+    -- first 2,000 rows, else at most 2,401 rows).
     where {{ refresh_input('sequenced', technical_lookback_rows('refresh_window.first_new_row')) }}
 ),
 
