@@ -1,6 +1,6 @@
 """The project's two commands, runnable with nothing but Python 3.11+.
 
-    python3 tasks.py pipeline   # create/reuse .venv, ingest the synthetic market, dbt build
+    python3 tasks.py pipeline   # create/reuse .venv, ingest the synthetic market, dbt build, train the model
     python3 tasks.py test       # create/reuse .venv, lint (ruff, sqlfluff) and run every test
 
 The virtual environment lives in `.venv/` and is rebuilt only when `pyproject.toml` or
@@ -63,13 +63,16 @@ def ensure_venv() -> None:
 
 
 def pipeline(extra: list[str]) -> int:
-    """Ingest the built-in synthetic market, then build every dbt model and test."""
+    """Ingest the built-in synthetic market, build every dbt model and test, then train and store the model."""
     ensure_venv()
     _say("ingest: synthetic market")
     _run(PYTHON, "-m", "ingest", "synthetic", *extra)
     _say("dbt build")
     _run(BIN / "dbt", "build", "--profiles-dir", ROOT, "--project-dir", ROOT)
-    _say("done: the feature store is in " + os.environ.get("FEATURE_STORE_DB", "warehouse/feature_store.duckdb"))
+    _say("python -m ml.train")
+    _run(PYTHON, "-m", "ml.train")
+    database = os.environ.get("FEATURE_STORE_DB", "warehouse/feature_store.duckdb")
+    _say(f"done: the feature store and the model are in {database}")
     return 0
 
 

@@ -1,0 +1,65 @@
+"""Benchmark training: wall time and peak memory of `python -m ml.train`, each in a fresh process.
+
+    python bench/bench_train.py                  # synthetic 155 x 5y (default data) and the real 379 x 5y set
+    python bench/bench_train.py --device gpu     # the same on LightGBM's GPU learner (where one is lent)
+
+Target (2 cores, CPU): under 60 s for the 155 x 5-year default. Data is ingested and built with
+`dbt build` first (not timed); the printed AUC is the test window's, from ml.metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_features import DBT, ROOT, SHARED, run  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "gpu", "cuda", "auto"))
+    options = parser.parse_args()
+    cases: list[tuple[str, list[str], str]] = [("synthetic 155 x 5y", ["synthetic"], "< 60 s")]
+    if (SHARED / "sp500_2015_2020").is_dir():
+        cases.append(("real 379 x 5y", ["csv", str(SHARED / "sp500_2015_2020"), str(SHARED / "market_2009_2019")], ""))
+    print(f"{'case':22} {'examples':>9} {'train s':>8} {'peak MiB':>9} {'test AUC':>9}  device  target")
+    failed = False
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        for index, (name, ingest, target) in enumerate(cases):
+            db_path = scratch / f"case{index}.duckdb"
+            env = {"FEATURE_STORE_DB": str(db_path)}
+            steps = [
+                [sys.executable, "-m", "ingest", *ingest],
+                [str(DBT), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
+                + ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")],
+            ]
+            for step in steps:
+                _, _, code = run(step, env, scratch / "prepare.log")
+                if code:
+                    print((scratch / "prepare.log").read_text()[-3000:], file=sys.stderr)
+                    return 1
+            train = [sys.executable, "-m", "ml.train", "--device", options.device]
+            seconds, peak, code = run(train, env, scratch / "train.log")
+            if code:
+                failed = True
+                print((scratch / "train.log").read_text()[-3000:], file=sys.stderr)
+                print(f"{name:22} {'-':>9} {seconds:8.1f} {peak:9.0f} {'-':>9}  FAILED")
+                continue
+            with duckdb.connect(str(db_path), read_only=True) as connection:
+                examples = connection.execute("select count(*) from marts.fct_training_examples").fetchone()[0]
+                auc, device = connection.execute(
+                    "select metrics.value, models.device_used from ml.metrics join ml.models using (model_id) "
+                    "where split = 'test' and metric = 'auc'"
+                ).fetchone()
+            print(f"{name:22} {examples:9,} {seconds:8.1f} {peak:9.0f} {auc:9.4f}  {device:6}  {target}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

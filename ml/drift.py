@@ -1,0 +1,349 @@
+"""Feature drift between the training window and recent data: per-feature KS test or PSI, and a retrain trigger.
+
+`DriftDetector` is fitted on the training window only: its baselines describe the rows the model was trained
+on, and recent data is compared against them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import ks_2samp
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+
+from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError, StateError
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("ks", "psi")
+STATE_FORMAT = "DriftDetector/1"
+QUANTILES = (0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99)
+# PSI takes log(actual / expected): an empty bin on either side would make it infinite. The usual remedy is to
+# floor the fractions at a small value, which caps one empty bin's contribution at about 0.1 * ln(1000) = 0.7.
+_PSI_FLOOR = 1e-4
+
+
+def _quantile_key(q: float) -> str:
+    return f"q{round(q * 100):02d}"
+
+
+class DriftDetector(BaseEstimator):
+    """Decide whether recent feature data has drifted far enough from the training window to retrain.
+
+    Fit it on the training window only (the rows the model was trained on): each feature's baseline is
+    taken from those rows, and `check_retrain_trigger` compares a recent window against it.
+
+    Per feature, `fit` stores the row and missing counts, mean, standard deviation, the 1/5/25/50/75/95/99%
+    quantiles, PSI bin edges (training quantiles, `psi_bins` bins) with the training fraction in each bin, and
+    a seeded sample of up to `sample_size` non-missing values for the KS test. Infinite values count as
+    missing.
+
+    Parameters
+    ----------
+    ks_threshold : float, default=0.05
+        A feature has drifted when the two-sample KS test's p-value is below this.
+    drift_percentage_trigger : float, default=0.20
+        Retrain when at least this fraction of the tested features has drifted.
+    sample_size : int, default=2000
+        Values per feature kept for the KS test; the recent window is subsampled to the same size, so that
+        the test's power, and with it the meaning of `ks_threshold`, does not depend on the window's length.
+    random_state : int, numpy RandomState or None, default=None
+        Seeds both samples. An int makes `fit` and `check_retrain_trigger` deterministic.
+    psi_bins : int, default=10
+        Quantile bins for the population stability index (fewer when the feature has repeated values).
+    psi_threshold : float, default=0.2
+        A feature has drifted when its PSI exceeds this (0.1-0.2: moderate shift, above 0.2: significant).
+
+    Attributes
+    ----------
+    feature_names_in_ : numpy.ndarray of str
+        Columns of the training frame; `check_retrain_trigger` needs all of them.
+    n_features_in_ : int
+    baselines_ : dict of str to dict
+        Per-feature baseline, JSON-ready: `n_rows`, `n_missing`, `mean`, `std`, `quantiles` (`q01` ... `q99`),
+        `psi_edges` (inner bin edges; the outer bins are open-ended), `psi_expected` (training fraction per
+        bin), `ks_sample`. All but the counts are None (or empty) for a feature with no value in the window.
+    """
+
+    def __init__(
+        self,
+        ks_threshold: float = 0.05,
+        drift_percentage_trigger: float = 0.20,
+        sample_size: int = 2000,
+        random_state: int | np.random.RandomState | None = None,
+        psi_bins: int = 10,
+        psi_threshold: float = 0.2,
+    ) -> None:
+        self.ks_threshold = ks_threshold
+        self.drift_percentage_trigger = drift_percentage_trigger
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.psi_bins = psi_bins
+        self.psi_threshold = psi_threshold
+
+    def fit(self, X_train: pd.DataFrame, y=None) -> DriftDetector:
+        """Store each feature's baseline from the training window.
+
+        Parameters
+        ----------
+        X_train : pandas.DataFrame
+            Training-window features: numeric or boolean columns with unique string names.
+        y : ignored
+            Accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : DriftDetector
+        """
+        self._check_params()
+        _check_frame(X_train, "X_train")
+        rng = check_random_state(self.random_state)
+        baselines: dict[str, dict[str, Any]] = {}
+        for column in X_train.columns:
+            values = _finite_values(X_train[column])
+            baselines[column] = self._baseline(values, n_rows=len(X_train), rng=rng)
+        empty = [c for c, b in baselines.items() if b["mean"] is None]
+        if empty:
+            logger.warning(
+                "DriftDetector: %d feature(s) have no value in the training window and will not be tested: %s",
+                len(empty),
+                ", ".join(empty),
+            )
+        self.feature_names_in_ = np.asarray(list(X_train.columns), dtype=object)
+        self.n_features_in_ = len(baselines)
+        self.baselines_ = baselines
+        return self
+
+    def _baseline(self, values: np.ndarray, n_rows: int, rng: np.random.RandomState) -> dict[str, Any]:
+        baseline: dict[str, Any] = {"n_rows": int(n_rows), "n_missing": int(n_rows - values.size)}
+        if values.size == 0:
+            baseline.update(
+                mean=None,
+                std=None,
+                quantiles={_quantile_key(q): None for q in QUANTILES},
+                psi_edges=[],
+                psi_expected=[],
+            )
+            baseline["ks_sample"] = []
+            return baseline
+        quantiles = np.quantile(values, QUANTILES)
+        # Inner edges at the training quantiles; repeated values (a discrete or clipped feature) merge bins.
+        edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, self.psi_bins + 1)[1:-1]))
+        sample = rng.choice(values, size=self.sample_size, replace=False) if values.size > self.sample_size else values
+        baseline.update(
+            mean=float(values.mean()),
+            std=float(values.std(ddof=1)) if values.size > 1 else 0.0,
+            quantiles={_quantile_key(q): float(v) for q, v in zip(QUANTILES, quantiles, strict=True)},
+            psi_edges=edges.tolist(),
+            psi_expected=_bin_fractions(values, edges).tolist(),
+            ks_sample=np.sort(sample).tolist(),
+        )
+        return baseline
+
+    def check_retrain_trigger(self, X_recent: pd.DataFrame, method: str = "ks") -> dict[str, Any]:
+        """Test every training feature for drift in `X_recent` and say whether to retrain.
+
+        Parameters
+        ----------
+        X_recent : pandas.DataFrame
+            Recent rows with (at least) every column the detector was fitted on; extra columns are ignored.
+        method : {'ks', 'psi'}, default='ks'
+            'ks': `scipy.stats.ks_2samp` between the stored sample and (a sample of) the recent values;
+            drifted when p-value < `ks_threshold`. 'psi': population stability index over the stored bins;
+            drifted when PSI > `psi_threshold`.
+
+        Returns
+        -------
+        dict with
+            `should_retrain` (bool): drift_percentage >= drift_percentage_trigger (False when nothing was tested);
+            `drift_percentage` (float): drifted / tested features, 0.0 when none was tested;
+            `drifted_features` (list of str), in column order;
+            `details` (dict): per tested feature `statistic`, `p_value` (KS) or `psi` (PSI), `n_recent`, `drifted`;
+            `skipped_features` (dict): feature -> why it was not tested (no value in the training or recent
+            window);
+            `method` (str) and `n_features_tested` (int).
+        All values are plain Python types, ready for `json.dumps`.
+        """
+        self._check_fitted("check for drift")
+        if method not in METHODS:
+            raise InvalidInputError(f"DriftDetector: method must be one of {', '.join(METHODS)}, got {method!r}.")
+        if not isinstance(X_recent, pd.DataFrame):
+            raise InvalidInputError(
+                f"DriftDetector expects X_recent as a pandas DataFrame, got {type(X_recent).__name__}."
+            )
+        present = set(X_recent.columns)
+        missing = [c for c in self.feature_names_in_ if c not in present]
+        if missing:
+            raise MissingFeaturesError(self, missing, [str(c) for c in X_recent.columns])
+        X_recent = X_recent.loc[:, list(self.feature_names_in_)]
+        _check_frame(X_recent, "X_recent")
+
+        rng = check_random_state(self.random_state)
+        details: dict[str, dict[str, Any]] = {}
+        skipped: dict[str, str] = {}
+        drifted: list[str] = []
+        for feature in self.feature_names_in_:
+            baseline = self.baselines_[feature]
+            if baseline["mean"] is None:
+                skipped[feature] = "no value in the training window"
+                continue
+            recent = _finite_values(X_recent[feature])
+            if recent.size == 0:
+                skipped[feature] = "all values are NULL/NaN in X_recent"
+                continue
+            if method == "ks":
+                if recent.size > self.sample_size:
+                    recent = rng.choice(recent, size=self.sample_size, replace=False)
+                result = ks_2samp(np.asarray(baseline["ks_sample"]), recent)
+                is_drifted = bool(result.pvalue < self.ks_threshold)
+                detail = {"statistic": float(result.statistic), "p_value": float(result.pvalue)}
+            else:
+                edges = np.asarray(baseline["psi_edges"], dtype=np.float64)
+                psi = _psi(np.asarray(baseline["psi_expected"]), _bin_fractions(recent, edges))
+                is_drifted = bool(psi > self.psi_threshold)
+                detail = {"statistic": psi, "psi": psi}
+            details[feature] = {**detail, "n_recent": int(recent.size), "drifted": is_drifted}
+            if is_drifted:
+                drifted.append(feature)
+
+        if skipped:
+            logger.warning(
+                "DriftDetector: skipped %d feature(s): %s",
+                len(skipped),
+                "; ".join(f"{feature} ({why})" for feature, why in skipped.items()),
+            )
+        n_tested = len(details)
+        drift_percentage = len(drifted) / n_tested if n_tested else 0.0
+        should_retrain = bool(n_tested and drift_percentage >= self.drift_percentage_trigger)
+        logger.info(
+            "DriftDetector (%s): %d of %d tested feature(s) drifted (%.1f%%, trigger %.1f%%): retrain=%s",
+            method,
+            len(drifted),
+            n_tested,
+            100 * drift_percentage,
+            100 * self.drift_percentage_trigger,
+            should_retrain,
+        )
+        return {
+            "should_retrain": should_retrain,
+            "drift_percentage": float(drift_percentage),
+            "drifted_features": drifted,
+            "details": details,
+            "skipped_features": skipped,
+            "method": method,
+            "n_features_tested": n_tested,
+        }
+
+    # ----------------------------------------------------------------------------------------- storage
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters and baselines as plain JSON types (for a DuckDB table); `from_dict` reverses it exactly.
+
+        A `random_state` that is a RandomState object (not an int) cannot be stored and is saved as None.
+        """
+        self._check_fitted("store it")
+        params = self.get_params()
+        if not (params["random_state"] is None or isinstance(params["random_state"], int | np.integer)):
+            params["random_state"] = None
+        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+        return {
+            "format": STATE_FORMAT,
+            "params": params,
+            "feature_names": list(self.feature_names_in_),
+            "baselines": self.baselines_,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> DriftDetector:
+        """Rebuild a fitted detector from `to_dict` output (e.g. read back from the database)."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            found = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise StateError(
+                f"DriftDetector.from_dict expects the output of DriftDetector.to_dict (format {STATE_FORMAT!r}), "
+                f"got format {found!r}."
+            )
+        try:
+            detector = cls(**state["params"])
+            detector._check_params()
+            names = list(state["feature_names"])
+            baselines = {name: dict(state["baselines"][name]) for name in names}
+            required = {"n_rows", "n_missing", "mean", "std", "quantiles", "psi_edges", "psi_expected", "ks_sample"}
+            for name, baseline in baselines.items():
+                if not required <= baseline.keys():
+                    raise KeyError(f"{name}: {', '.join(sorted(required - baseline.keys()))}")
+        except (KeyError, TypeError, ValueError) as error:
+            raise StateError(
+                f"DriftDetector.from_dict: the stored state is incomplete or malformed ({error!r})."
+            ) from error
+        detector.feature_names_in_ = np.asarray(names, dtype=object)
+        detector.n_features_in_ = len(names)
+        detector.baselines_ = baselines
+        return detector
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "baselines_")
+
+    def _check_fitted(self, action: str) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(self, action)
+
+    def _check_params(self) -> None:
+        for name in ("ks_threshold", "drift_percentage_trigger"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise InvalidInputError(f"DriftDetector: {name} must be in (0, 1], got {value!r}.")
+        if not self.psi_threshold > 0.0:
+            raise InvalidInputError(f"DriftDetector: psi_threshold must be positive, got {self.psi_threshold!r}.")
+        for name in ("sample_size", "psi_bins"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
+                raise InvalidInputError(f"DriftDetector: {name} must be an integer of at least 2, got {value!r}.")
+
+
+def _bin_fractions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Fraction of `values` in each of the bins (-inf, e1], (e1, e2], ..., (ek, inf)."""
+    bins = np.searchsorted(edges, values, side="left")
+    return np.bincount(bins, minlength=edges.size + 1) / values.size
+
+
+def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    expected = np.maximum(expected, _PSI_FLOOR)
+    actual = np.maximum(actual, _PSI_FLOOR)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def _finite_values(column: pd.Series) -> np.ndarray:
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values[np.isfinite(values)]
+
+
+def _check_frame(X: object, name: str) -> None:
+    """Raise unless `X` is a non-empty frame of numeric or boolean columns with unique string names."""
+    if not isinstance(X, pd.DataFrame):
+        raise InvalidInputError(
+            f"DriftDetector expects {name} as a pandas DataFrame with named feature columns, got {type(X).__name__}."
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise InvalidInputError(f"DriftDetector: {name} is empty ({X.shape[0]} rows x {X.shape[1]} columns).")
+    not_str = [repr(c) for c in X.columns if not isinstance(c, str)]
+    if not_str:
+        raise InvalidInputError(f"DriftDetector: {name} must have string column names, got {', '.join(not_str[:5])}.")
+    if X.columns.duplicated().any():
+        duplicated = sorted(set(X.columns[X.columns.duplicated()]))
+        raise InvalidInputError(f"DriftDetector: {name} has duplicated column name(s): {', '.join(duplicated)}.")
+    not_numeric = [
+        c
+        for c, dtype in X.dtypes.items()
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+    ]
+    if not_numeric:
+        raise InvalidInputError(
+            f"DriftDetector: {name} has non-numeric column(s): {', '.join(not_numeric)}. "
+            "Pass only the feature columns (drop ticker, trade_date)."
+        )
