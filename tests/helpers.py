@@ -31,29 +31,28 @@ def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 3
     )
 
 
-def dbt_build(db_path: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    """`dbt build` of the project against `db_path`, with target/ and logs/ kept under tmp_path."""
+def run_dbt(db_path: Path, folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run `dbt ARGS` on the project against `db_path`, with target/ and logs/ under `folder`."""
     dbt = Path(sys.executable).parent / "dbt"
     return subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            *extra,
-        ],
+        [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        + ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
         cwd=PROJECT_DIR,
         env={**os.environ, "FEATURE_STORE_DB": str(db_path)},
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
+
+
+def dbt_build(db_path: Path, folder: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`dbt build` of the project against `db_path`, with target/ and logs/ kept under `folder`."""
+    return run_dbt(db_path, folder, "build", *extra)
+
+
+def compile_inline(sql: str, folder: Path) -> subprocess.CompletedProcess:
+    """`dbt compile --inline SQL` against a scratch database under `folder` (to check macro errors)."""
+    return run_dbt(folder / "scratch.duckdb", folder, "compile", "--inline", sql, timeout=300)
 
 
 def read(db_path: Path, sql: str, *params):

@@ -8,17 +8,14 @@ one date D and rebuilds: features at D must not move, features on the next tradi
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import PROJECT_DIR, dbt_build, read
+from helpers import dbt_build, read, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -264,30 +261,6 @@ def test_a_market_value_on_d_does_not_change_features_on_d_only_later(synthetic_
     assert with_sector.any()
     assert not np.allclose(
         changed_before.loc[with_sector, "sector_etf_ret_5d"], changed_after.loc[with_sector, "sector_etf_ret_5d"]
-    )
-
-
-def run_dbt(store: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run a dbt command of the project against `store`, with target/ and logs/ under tmp_path."""
-    dbt = Path(sys.executable).parent / "dbt"
-    return subprocess.run(
-        [
-            str(dbt),
-            *args,
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "FEATURE_STORE_DB": str(store)},
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
 
 

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-from helpers import PROJECT_DIR
+from helpers import run_dbt
 
 
 def test_docs_generate_and_every_column_is_documented(synthetic_store, tmp_path):
-    dbt = Path(sys.executable).parent / "dbt"
     target = tmp_path / "target"
-    result = subprocess.run(
-        [str(dbt), "docs", "generate", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        + ["--target-path", str(target), "--log-path", str(tmp_path / "logs")],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "FEATURE_STORE_DB": str(synthetic_store)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_dbt(synthetic_store, tmp_path, "docs", "generate")
     assert result.returncode == 0, result.stdout[-3000:]
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())

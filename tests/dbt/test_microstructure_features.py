@@ -5,17 +5,13 @@ and a point-in-time rebuild on a truncated store."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import PROJECT_DIR, dbt_build, read
+from helpers import compile_inline, dbt_build, read
 from numpy.testing import assert_allclose
 
 pytestmark = pytest.mark.slow
@@ -221,31 +217,6 @@ def test_features_do_not_change_when_later_rows_are_removed(synthetic_store, tru
     assert len(full) == len(truncated) > 0
     assert truncated["institutional_activity"].notna().sum() > 0
     pd.testing.assert_frame_equal(full, truncated, check_exact=False, rtol=1e-12, atol=1e-12)
-
-
-def compile_inline(sql: str, folder: Path) -> subprocess.CompletedProcess:
-    """`dbt compile --inline sql` against a scratch database, with target/ and logs/ under folder."""
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "compile",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(folder / "target"),
-            "--log-path",
-            str(folder / "logs"),
-            "--inline",
-            sql,
-        ],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "FEATURE_STORE_DB": str(folder / "scratch.duckdb")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

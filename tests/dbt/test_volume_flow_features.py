@@ -5,18 +5,14 @@ computations on the synthetic and the real store, plus a point-in-time rebuild o
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 import talib
-from helpers import PROJECT_DIR, dbt_build, read
+from helpers import compile_inline, dbt_build, read
 from numpy.testing import assert_allclose
 
 pytestmark = pytest.mark.slow
@@ -195,31 +191,6 @@ def test_features_do_not_change_when_later_rows_are_removed(synthetic_store, tru
     assert len(full) == len(truncated) > 0
     assert truncated["ad_score"].notna().sum() > 0  # the cutoff leaves scored rows to compare
     pd.testing.assert_frame_equal(full, truncated, check_exact=False, rtol=1e-12, atol=1e-6)
-
-
-def compile_inline(sql: str, folder: Path) -> subprocess.CompletedProcess:
-    """`dbt compile --inline sql` against a scratch database, with target/ and logs/ under folder."""
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "compile",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(folder / "target"),
-            "--log-path",
-            str(folder / "logs"),
-            "--inline",
-            sql,
-        ],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "FEATURE_STORE_DB": str(folder / "scratch.duckdb")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
