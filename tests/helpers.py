@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -13,6 +14,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
 SP500_DIR = SHARED_DATA / "sp500_2015_2020"
 MARKET_DIR = SHARED_DATA / "market_2009_2019"
+
+#: tests/dbt's `truncated_store` drops every price after this date.
+TRUNCATION_CUTOFF = dt.date(2024, 6, 28)
 
 needs_shared_data = pytest.mark.skipif(
     not SP500_DIR.is_dir() or not MARKET_DIR.is_dir(), reason="../shared/data is not present"

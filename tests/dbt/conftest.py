@@ -4,9 +4,11 @@ ingested and built by `dbt build` once per test session. Tests only read them.""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
+import duckdb
 import pytest
-from helpers import MARKET_DIR, SP500_DIR, dbt_build
+from helpers import MARKET_DIR, SP500_DIR, TRUNCATION_CUTOFF, dbt_build
 
 from ingest import jobs
 
@@ -33,5 +35,20 @@ def real_store(tmp_path_factory):
     db_path = folder / "store.duckdb"
     jobs.ingest_files(db_path, [str(SP500_DIR), str(MARKET_DIR)])
     result = dbt_build(db_path, folder)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return db_path
+
+
+@pytest.fixture(scope="session")
+def truncated_store(synthetic_store, tmp_path_factory):
+    """The synthetic store with every price after TRUNCATION_CUTOFF deleted, rebuilt from raw: a feature at
+    a date <= the cutoff must be the same in both (no window may look ahead)."""
+    folder = tmp_path_factory.mktemp("truncated_store")
+    db_path = folder / "store.duckdb"
+    shutil.copy(synthetic_store, db_path)
+    with duckdb.connect(str(db_path)) as connection:
+        connection.execute("delete from raw.prices where trade_date > ?", [TRUNCATION_CUTOFF])
+    # --full-refresh: the copy already holds built marts, which a daily (incremental) build would keep.
+    result = dbt_build(db_path, folder, "--full-refresh")
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path

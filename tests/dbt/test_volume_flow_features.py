@@ -4,15 +4,11 @@ computations on the synthetic and the real store, plus a point-in-time rebuild o
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
-
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 import talib
-from helpers import compile_inline, dbt_build, read
+from helpers import TRUNCATION_CUTOFF, compile_inline, read
 from numpy.testing import assert_allclose
 
 pytestmark = pytest.mark.slow
@@ -163,21 +159,7 @@ def test_lines_warm_up_is_null_not_zero(store):
     assert frame.loc[frame["ticker_row"] >= 21, ["ad_change_20", "obv_change_20"]].notna().all().all(), name
 
 
-CUTOFF = dt.date(2024, 6, 28)
-
-
-@pytest.fixture(scope="module")
-def truncated_store(synthetic_store, tmp_path_factory):
-    """The synthetic store with every price after CUTOFF deleted, rebuilt up to the volume-flow scores."""
-    folder = tmp_path_factory.mktemp("volume_flow_truncated")
-    db_path = folder / "store.duckdb"
-    shutil.copy(synthetic_store, db_path)
-    with duckdb.connect(str(db_path)) as connection:
-        connection.execute("delete from raw.prices where trade_date > ?", [CUTOFF])
-    # --full-refresh: the copy already holds built marts, which a daily (incremental) build would keep.
-    result = dbt_build(db_path, folder, "--full-refresh", "-s", "+int_features__volume_flow")
-    assert result.returncode == 0, result.stdout[-4000:]
-    return db_path
+CUTOFF = TRUNCATION_CUTOFF
 
 
 def test_features_do_not_change_when_later_rows_are_removed(synthetic_store, truncated_store):
