@@ -67,8 +67,10 @@ def pipeline(extra: list[str]) -> int:
     ensure_venv()
     _say("ingest: synthetic market")
     _run(PYTHON, "-m", "ingest", "synthetic", *extra)
-    _say("dbt build")
-    _run(BIN / "dbt", "build", "--profiles-dir", ROOT, "--project-dir", ROOT)
+    # --full-refresh: a re-run with another --seed or --signal rewrites stored history, which a daily
+    # (incremental) build would not recompute; on the built-in data a full build takes seconds.
+    _say("dbt build --full-refresh")
+    _run(BIN / "dbt", "build", "--full-refresh", "--profiles-dir", ROOT, "--project-dir", ROOT)
     _say("python -m ml.train")
     _run(PYTHON, "-m", "ml.train")
     database = os.environ.get("FEATURE_STORE_DB", "warehouse/feature_store.duckdb")
