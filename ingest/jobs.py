@@ -52,7 +52,7 @@ def ingest_synthetic(
         tickers = market.prices["ticker"].nunique()
         return SourceBatch(frames=frames, notes=[f"synthetic market: {tickers} series, seed {seed}, signal {signal:g}"])
 
-    return run_ingest(db_path, "synthetic", arguments, collect, report=report or _quiet)
+    return run_ingest(db_path, "synthetic", arguments, collect, report=report)
 
 
 def ingest_files(db_path: Path, paths: list[str], *, report: Reporter | None = None) -> RunSummary:
@@ -73,7 +73,7 @@ def ingest_files(db_path: Path, paths: list[str], *, report: Reporter | None = N
             files=files,
         )
 
-    return run_ingest(db_path, "csv", {"paths": paths}, collect, report=report or _quiet)
+    return run_ingest(db_path, "csv", {"paths": paths}, collect, report=report)
 
 
 def last_price_dates(db_path: Path) -> dict[str, tuple[dt.date, float]]:
@@ -189,7 +189,7 @@ def ingest_yahoo(
             )
         return SourceBatch(frames=frames, notes=notes)
 
-    return run_ingest(db_path, "yfinance", arguments, collect, report=report or _quiet)
+    return run_ingest(db_path, "yfinance", arguments, collect, report=report)
 
 
 def ingest_sentiment(
@@ -227,8 +227,4 @@ def ingest_sentiment(
             frame = eodhd.fetch_eodhd_sentiment(chosen, start=start, end=end, **extra)
         return SourceBatch(frames={"sentiment": frame if len(frame) else empty_frame("sentiment")})
 
-    return run_ingest(db_path, "sentiment", arguments, collect, report=report or _quiet)
-
-
-def _quiet(_message: str) -> None:
-    return None
+    return run_ingest(db_path, "sentiment", arguments, collect, report=report)

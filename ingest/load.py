@@ -100,7 +100,7 @@ def run_ingest(
     arguments: dict,
     collect: Callable[[Reporter], SourceBatch],
     *,
-    report: Reporter = _quiet,
+    report: Reporter | None = None,
     today: dt.date | None = None,
 ) -> RunSummary:
     """Run one ingest: see the module docstring. `collect(report)` returns the source's `SourceBatch`.
@@ -109,6 +109,7 @@ def run_ingest(
     re-raises whatever failed after rolling the load back and marking the run 'failed'.
     """
     started = time.perf_counter()
+    report = report or _quiet
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     connection = warehouse.connect(db_path)
     try:
