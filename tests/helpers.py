@@ -65,3 +65,32 @@ def read(db_path: Path, sql: str, *params):
 
     with duckdb.connect(str(db_path), read_only=True) as connection:
         return connection.execute(sql, list(params)).df()
+
+
+def assert_features_close(
+    actual, expected, columns, *, rtol: float = 1e-9, atol: float = 1e-12, keys=("ticker", "trade_date")
+) -> None:
+    """Same keys in the same order (after sorting) and every column within tolerance, NaN matching NaN."""
+    import numpy as np
+    import pandas as pd
+
+    keys = list(keys)
+    actual = actual.sort_values(keys, ignore_index=True)
+    expected = expected.sort_values(keys, ignore_index=True)
+    assert len(actual) == len(expected) > 0
+    pd.testing.assert_frame_equal(actual[keys], expected[keys])
+    for column in columns:
+        np.testing.assert_allclose(
+            actual[column].to_numpy(float),
+            expected[column].to_numpy(float),
+            rtol=rtol,
+            atol=atol,
+            equal_nan=True,
+            err_msg=column,
+        )
+
+
+def non_null_counts(db_path: Path, relation: str, columns):
+    """One row: `row_count` and, per column, how many of its values are not NULL."""
+    counts = ", ".join(f"count({column}) as {column}" for column in columns)
+    return read(db_path, f"select count(*) as row_count, {counts} from {relation}").iloc[0]

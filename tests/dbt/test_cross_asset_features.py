@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dbt_build, read, run_dbt
+from helpers import assert_features_close, dbt_build, read, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -150,33 +150,16 @@ def actual_cross_asset(store: Path) -> pd.DataFrame:
     return read(store, f"select ticker, trade_date, {', '.join(FEATURES)} from intermediate.int_features__cross_asset")
 
 
-def assert_features_equal(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    keys = ["ticker", "trade_date"]
-    actual = actual.sort_values(keys, ignore_index=True)
-    expected = expected.sort_values(keys, ignore_index=True)
-    assert len(actual) == len(expected) > 0
-    pd.testing.assert_frame_equal(actual[keys], expected[keys])
-    for column in FEATURES:
-        np.testing.assert_allclose(
-            actual[column].to_numpy(float),
-            expected[column].to_numpy(float),
-            rtol=1e-7,
-            atol=1e-10,
-            equal_nan=True,
-            err_msg=column,
-        )
-
-
 def test_cross_asset_features_match_pandas_on_the_synthetic_market(synthetic_store):
     actual = actual_cross_asset(synthetic_store)
-    assert_features_equal(actual, expected_cross_asset(synthetic_store))
+    assert_features_close(actual, expected_cross_asset(synthetic_store), FEATURES, rtol=1e-7, atol=1e-10)
     # Every series is loaded in the synthetic market: every feature is populated.
     assert actual[FEATURES].notna().sum().min() > 10_000
 
 
 def test_cross_asset_features_match_pandas_on_the_real_data(real_store):
     actual = actual_cross_asset(real_store)
-    assert_features_equal(actual, expected_cross_asset(real_store))
+    assert_features_close(actual, expected_cross_asset(real_store), FEATURES, rtol=1e-7, atol=1e-10)
 
 
 def test_a_series_that_was_not_loaded_gives_null_columns(real_store):
@@ -251,7 +234,7 @@ def test_a_market_value_on_d_does_not_change_features_on_d_only_later(synthetic_
     db_path, cutoff = rewritten_market
     before, after = actual_cross_asset(synthetic_store), actual_cross_asset(db_path)
     known = before["trade_date"] <= cutoff
-    assert_features_equal(after[after["trade_date"] <= cutoff], before[known])
+    assert_features_close(after[after["trade_date"] <= cutoff], before[known], FEATURES, rtol=1e-7, atol=1e-10)
     next_day = before.loc[~known, "trade_date"].min()
     changed_before = before[before["trade_date"] == next_day].set_index("ticker")
     changed_after = after[after["trade_date"] == next_day].set_index("ticker")

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dbt_build, read
+from helpers import assert_features_close, dbt_build, non_null_counts, read
 
 from ingest import jobs
 
@@ -91,20 +91,8 @@ def actual_events(store) -> pd.DataFrame:
 
 
 def test_event_features_match_pandas_on_the_synthetic_market(synthetic_store):
-    keys = ["ticker", "trade_date"]
-    actual = actual_events(synthetic_store).sort_values(keys, ignore_index=True)
-    expected = expected_events(synthetic_store).sort_values(keys, ignore_index=True)
-    assert len(actual) == len(expected) > 0
-    pd.testing.assert_frame_equal(actual[keys], expected[keys])
-    for column in FEATURES:
-        np.testing.assert_allclose(
-            actual[column].to_numpy(float),
-            expected[column].to_numpy(float),
-            rtol=1e-9,
-            atol=1e-12,
-            equal_nan=True,
-            err_msg=column,
-        )
+    actual = actual_events(synthetic_store)
+    assert_features_close(actual, expected_events(synthetic_store), FEATURES)
     assert (actual["analyst_net_upgrades_30d"] != 0).sum() > 1000
     assert (actual["insider_net_buy_90d"].fillna(0) != 0).sum() > 1000
     assert actual["earnings_surprise_pct"].notna().sum() > 10_000
@@ -150,12 +138,7 @@ def test_an_after_close_report_counts_from_the_next_day_a_before_open_one_the_sa
 
 
 def test_real_data_has_no_event_sources_so_every_feature_is_null(real_store):
-    counts = read(
-        real_store,
-        "select count(*) as row_count, "
-        + ", ".join(f"count({column}) as {column}" for column in FEATURES)
-        + " from intermediate.int_features__events",
-    ).iloc[0]
+    counts = non_null_counts(real_store, "intermediate.int_features__events", FEATURES)
     assert counts["row_count"] > 400_000
     assert (counts[FEATURES] == 0).all()
 

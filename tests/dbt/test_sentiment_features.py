@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dbt_build, read
+from helpers import assert_features_close, dbt_build, non_null_counts, read
 
 from ingest import jobs
 
@@ -86,23 +86,6 @@ def expected_sentiment(prices: pd.DataFrame, sentiment: pd.DataFrame) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
-def assert_features_equal(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    keys = ["ticker", "trade_date"]
-    actual = actual.sort_values(keys, ignore_index=True)
-    expected = expected.sort_values(keys, ignore_index=True)
-    assert len(actual) == len(expected) > 0
-    pd.testing.assert_frame_equal(actual[keys], expected[keys])
-    for column in FEATURES:
-        np.testing.assert_allclose(
-            actual[column].to_numpy(float),
-            expected[column].to_numpy(float),
-            rtol=1e-9,
-            atol=1e-12,
-            equal_nan=True,
-            err_msg=column,
-        )
-
-
 def test_sentiment_features_match_pandas_on_the_synthetic_market(synthetic_store):
     prices = read(synthetic_store, "select ticker, trade_date, close from intermediate.int_prices__sequenced")
     sentiment = read(
@@ -111,19 +94,14 @@ def test_sentiment_features_match_pandas_on_the_synthetic_market(synthetic_store
     actual = read(
         synthetic_store, f"select ticker, trade_date, {', '.join(FEATURES)} from intermediate.int_features__sentiment"
     )
-    assert_features_equal(actual, expected_sentiment(prices, sentiment))
+    assert_features_close(actual, expected_sentiment(prices, sentiment), FEATURES)
     # The synthetic market has sentiment for its equities: every feature is populated somewhere.
     assert actual[FEATURES].notna().sum().min() > 1000
     assert set(actual["sentiment_divergence"].dropna().unique()) == {0, 1}
 
 
 def test_real_data_has_no_sentiment_so_every_feature_is_null(real_store):
-    counts = read(
-        real_store,
-        "select count(*) as row_count, "
-        + ", ".join(f"count({column}) as {column}" for column in FEATURES)
-        + " from intermediate.int_features__sentiment",
-    ).iloc[0]
+    counts = non_null_counts(real_store, "intermediate.int_features__sentiment", FEATURES)
     assert counts["row_count"] > 400_000
     assert (counts[FEATURES] == 0).all()
 
