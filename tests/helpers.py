@@ -59,6 +59,15 @@ def compile_inline(sql: str, folder: Path) -> subprocess.CompletedProcess:
     return run_dbt(folder / "scratch.duckdb", folder, "compile", "--inline", sql, timeout=300)
 
 
+def compiled_sql(sql: str, folder: Path) -> str:
+    """The SQL that `dbt compile --inline SQL` makes of a Jinja snippet (e.g. a macro call)."""
+    import json
+
+    result = run_dbt(folder / "scratch.duckdb", folder, "compile", "--inline", sql, "--output", "json", "--quiet")
+    assert result.returncode == 0, result.stdout[-4000:]
+    return json.loads(result.stdout)["compiled"]
+
+
 def read(db_path: Path, sql: str, *params):
     """Run a read-only query on a store and return a pandas DataFrame."""
     import duckdb
