@@ -16,9 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.errors import DatabaseLockedError
-from ingest.warehouse import connect
 from ml.errors import MLError
+from ml.registry import open_warehouse
 
 MART_RELATION = "marts.fct_training_examples"
 MART_VERSION = "fct_features_v1"
@@ -63,10 +62,7 @@ def load_training_examples(db_path: Path, *, start: dt.date | None = None, end: 
     """
     if not Path(db_path).exists():
         raise MLError(f"{db_path} does not exist: run `python -m ingest synthetic` and `dbt build` first.")
-    try:
-        connection = connect(Path(db_path), read_only=True)
-    except DatabaseLockedError as error:
-        raise MLError(str(error)) from None
+    connection = open_warehouse(db_path, read_only=True)
     try:
         try:
             connection.execute(f"select 1 from {MART_RELATION} limit 1").fetchall()

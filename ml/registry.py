@@ -107,21 +107,27 @@ class ModelRecord:
     drift_baselines: dict[str, dict]
 
 
-def _open(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_warehouse(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect to the warehouse; a file held by another process is an `MLError` saying what to do."""
     try:
         return connect(Path(db_path), read_only=read_only)
     except DatabaseLockedError as error:
         raise MLError(str(error)) from None
 
 
+def create_tables(connection: duckdb.DuckDBPyConnection, ddl: str) -> None:
+    """Run `create ... if not exists` statements one by one (inside the caller's transaction)."""
+    for statement in (part.strip() for part in ddl.split(";")):
+        if statement:
+            connection.execute(statement)
+
+
 def save_model(db_path: Path, record: ModelRecord) -> None:
     """Write one model and everything about it, in one transaction."""
-    connection = _open(db_path)
+    connection = open_warehouse(db_path)
     try:
         with transaction(connection):
-            for statement in (part.strip() for part in DDL.split(";")):
-                if statement:
-                    connection.execute(statement)
+            create_tables(connection, DDL)
             connection.execute(
                 "insert into ml.models values (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -190,7 +196,7 @@ def save_model(db_path: Path, record: ModelRecord) -> None:
 
 def load_model_row(db_path: Path, model_id: str | None = None) -> dict:
     """The stored row of `model_id` (default: the newest model) with its JSON fields decoded."""
-    connection = _open(db_path, read_only=True)
+    connection = open_warehouse(db_path, read_only=True)
     try:
         try:
             query = "select * from ml.models " + (
