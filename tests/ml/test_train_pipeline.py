@@ -1,47 +1,25 @@
 """`python -m ml.train` end to end on synthetic markets built by the real ingest and dbt.
 
 The honesty tests: with no planted signal the model must show no edge on the test window (AUC within
-0.5 +/- 0.02: more would mean leakage); with the planted close-location signal it must find it.
+0.5 +/- 0.02: more would mean leakage); with the planted close-location signal it must find it. The two
+trained stores (`null_run`, `signal_run`) are session fixtures in conftest.py, shared with test_backtest.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import duckdb
 import numpy as np
 import pytest
-from helpers import dbt_build, run_module
+from helpers import run_module
 from sklearn.metrics import roc_auc_score
 
-from ingest import jobs
 from ml.data import load_training_examples
 from ml.pipeline import load_trained_model, train_model
 from ml.splits import purged_splits
 
 pytestmark = pytest.mark.slow
-
-
-def build_store(tmp_path_factory, name: str, signal: float):
-    folder = tmp_path_factory.mktemp(name)
-    db_path = folder / "store.duckdb"
-    jobs.ingest_synthetic(db_path, seed=42, years=5, signal=signal, end=dt.date(2025, 12, 31))
-    result = dbt_build(db_path, folder)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return db_path
-
-
-@pytest.fixture(scope="module")
-def null_run(tmp_path_factory):
-    db_path = build_store(tmp_path_factory, "no_signal", 0.0)
-    return db_path, train_model(db_path, random_state=7, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def signal_run(tmp_path_factory):
-    db_path = build_store(tmp_path_factory, "signal", 1.0)
-    return db_path, train_model(db_path, random_state=7, device="cpu")
 
 
 def test_no_edge_without_a_planted_signal(null_run):
