@@ -1,6 +1,6 @@
 """The project's two commands, runnable with nothing but Python 3.11+.
 
-    python3 tasks.py pipeline   # create/reuse .venv, ingest the synthetic market, dbt build, train the model
+    python3 tasks.py pipeline   # create/reuse .venv, ingest the synthetic market, dbt build, train, backtest
     python3 tasks.py test       # create/reuse .venv, lint (ruff, sqlfluff) and run every test
 
 The virtual environment lives in `.venv/` and is rebuilt only when `pyproject.toml` or
@@ -63,7 +63,8 @@ def ensure_venv() -> None:
 
 
 def pipeline(extra: list[str]) -> int:
-    """Ingest the built-in synthetic market, build every dbt model and test, then train and store the model."""
+    """Ingest the built-in synthetic market, build every dbt model and test, train and store the model, then
+    measure its edge (python -m ml.backtest: tables in schema analysis, reports/edge_report.html)."""
     ensure_venv()
     _say("ingest: synthetic market")
     _run(PYTHON, "-m", "ingest", "synthetic", *extra)
@@ -73,8 +74,11 @@ def pipeline(extra: list[str]) -> int:
     _run(BIN / "dbt", "build", "--full-refresh", "--profiles-dir", ROOT, "--project-dir", ROOT)
     _say("python -m ml.train")
     _run(PYTHON, "-m", "ml.train")
+    _say("python -m ml.backtest")
+    _run(PYTHON, "-m", "ml.backtest")
     database = os.environ.get("FEATURE_STORE_DB", "warehouse/feature_store.duckdb")
-    _say(f"done: the feature store and the model are in {database}")
+    _say(f"done: the feature store, the model and the edge analysis are in {database}")
+    _say("the edge report: reports/edge_report.html")
     return 0
 
 

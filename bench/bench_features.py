@@ -32,6 +32,31 @@ def run(args: list[str], env: dict[str, str], log: Path) -> tuple[float, float, 
     return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
+def dbt_build_args(scratch: Path) -> list[str]:
+    """`dbt build` of the project with target/ and logs/ under `scratch`."""
+    return [str(DBT), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)] + [
+        "--target-path",
+        str(scratch / "target"),
+        "--log-path",
+        str(scratch / "logs"),
+    ]
+
+
+def prepare_store(db_path: Path, ingest: list[str], scratch: Path, *, train: bool = False) -> bool:
+    """Ingest, `dbt build` and (with `train`) `python -m ml.train --device cpu` into `db_path`, untimed.
+    Prints the log's tail and returns False when a step fails."""
+    env = {"FEATURE_STORE_DB": str(db_path)}
+    steps = [[sys.executable, "-m", "ingest", *ingest], dbt_build_args(scratch)]
+    if train:
+        steps.append([sys.executable, "-m", "ml.train", "--device", "cpu"])
+    for step in steps:
+        _, _, code = run(step, env, scratch / "prepare.log")
+        if code:
+            print((scratch / "prepare.log").read_text()[-3000:], file=sys.stderr)
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scaling", action="store_true", help="add the 1,500 tickers x 10 years case")
@@ -56,9 +81,7 @@ def main() -> int:
                 if code:
                     print((scratch / "ingest.log").read_text()[-2000:], file=sys.stderr)
                     return 1
-            dbt_args = [str(DBT), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
-            dbt_args += ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
-            seconds, peak, code = run(dbt_args, env, scratch / "dbt.log")
+            seconds, peak, code = run(dbt_build_args(scratch), env, scratch / "dbt.log")
             rows = "?"
             if code == 0:
                 import duckdb

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import DBT, ROOT, SHARED, run  # noqa: E402
+from bench_features import SHARED, prepare_store, run  # noqa: E402
 
 
 def main() -> int:
@@ -34,16 +34,8 @@ def main() -> int:
         for index, (name, ingest, target) in enumerate(cases):
             db_path = scratch / f"case{index}.duckdb"
             env = {"FEATURE_STORE_DB": str(db_path)}
-            steps = [
-                [sys.executable, "-m", "ingest", *ingest],
-                [str(DBT), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)]
-                + ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")],
-            ]
-            for step in steps:
-                _, _, code = run(step, env, scratch / "prepare.log")
-                if code:
-                    print((scratch / "prepare.log").read_text()[-3000:], file=sys.stderr)
-                    return 1
+            if not prepare_store(db_path, ingest, scratch):
+                return 1
             train = [sys.executable, "-m", "ml.train", "--device", options.device]
             seconds, peak, code = run(train, env, scratch / "train.log")
             if code:
