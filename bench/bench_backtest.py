@@ -9,6 +9,7 @@ trained first (not timed). Also prints the rows the factor view covered and the 
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -16,13 +17,12 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import SHARED, prepare_store, run  # noqa: E402
+from bench_features import default_cases, prepare_store, run  # noqa: E402
 
 
 def main() -> int:
-    cases: list[tuple[str, list[str], str]] = [("synthetic 155 x 5y", ["synthetic"], "< 30 s")]
-    if (SHARED / "sp500_2015_2020").is_dir():
-        cases.append(("real 379 x 5y", ["csv", str(SHARED / "sp500_2015_2020"), str(SHARED / "market_2009_2019")], ""))
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    cases = default_cases("< 30 s")
     print(f"{'case':22} {'examples':>9} {'backtest s':>10} {'peak MiB':>9} {'report KiB':>10}  target")
     failed = False
     with tempfile.TemporaryDirectory() as scratch_name:

@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 DBT = Path(sys.executable).parent / "dbt"
+#: `python -m ingest` arguments of the shared real data (379 S&P 500 stocks + the market series).
+REAL_INGEST = ["csv", str(SHARED / "sp500_2015_2020"), str(SHARED / "market_2009_2019")]
 
 
 def run(args: list[str], env: dict[str, str], log: Path) -> tuple[float, float, int]:
@@ -40,6 +42,14 @@ def dbt_build_args(scratch: Path) -> list[str]:
         "--log-path",
         str(scratch / "logs"),
     ]
+
+
+def default_cases(synthetic_target: str) -> list[tuple[str, list[str], str]]:
+    """(name, ingest arguments, target) of the synthetic default and, when ../shared/data exists, the real set."""
+    cases = [("synthetic 155 x 5y", ["synthetic"], synthetic_target)]
+    if (SHARED / "sp500_2015_2020").is_dir():
+        cases.append(("real 379 x 5y", REAL_INGEST, ""))
+    return cases
 
 
 def prepare_store(db_path: Path, ingest: list[str], scratch: Path, *, train: bool = False) -> bool:
@@ -64,8 +74,7 @@ def main() -> int:
 
     cases: list[tuple[str, list[list[str]], str]] = [("synthetic 155 x 5y", [["synthetic"]], "")]
     if (SHARED / "sp500_2015_2020").is_dir():
-        real = ["csv", str(SHARED / "sp500_2015_2020"), str(SHARED / "market_2009_2019")]
-        cases.append(("real 379 x 5y", [real], "< 20 s, < 2 GB"))
+        cases.append(("real 379 x 5y", [REAL_INGEST], "< 20 s, < 2 GB"))
     if options.scaling:
         cases.append(("synthetic 1,500 x 10y", [["synthetic", "--tickers", "1500", "--years", "10"]], ""))
 

@@ -17,16 +17,14 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import SHARED, prepare_store, run  # noqa: E402
+from bench_features import default_cases, prepare_store, run  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "gpu", "cuda", "auto"))
     options = parser.parse_args()
-    cases: list[tuple[str, list[str], str]] = [("synthetic 155 x 5y", ["synthetic"], "< 60 s")]
-    if (SHARED / "sp500_2015_2020").is_dir():
-        cases.append(("real 379 x 5y", ["csv", str(SHARED / "sp500_2015_2020"), str(SHARED / "market_2009_2019")], ""))
+    cases = default_cases("< 60 s")
     print(f"{'case':22} {'examples':>9} {'train s':>8} {'peak MiB':>9} {'test AUC':>9}  device  target")
     failed = False
     with tempfile.TemporaryDirectory() as scratch_name:

@@ -29,20 +29,19 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from ml.data import load_training_examples
 from ml.errors import InvalidInputError, MLError
 from ml.factors import FactorResults, factor_analysis
-from ml.pipeline import load_trained_model
+from ml.pipeline import trained_model_from_row
 from ml.portfolio import BacktestResult, performance, simulate
 from ml.registry import load_model_row, open_warehouse
+from ml.splits import LABEL_HORIZON_DAYS
 
 Reporter = Callable[[str], None]
 
 #: The label the factor view and the backtest use: the 5-day forward return of fct_labels.
 RETURN_COLUMN = "fwd_ret_5d"
-HOLDING_DAYS = 5
 MODEL_FACTORS = ("model_probability", "model_score")
 
 
@@ -105,8 +104,11 @@ class EdgeAnalysis:
     seconds: float = 0.0
 
 
-def _read_marts(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The signal-edge marts and the daily returns of every ticker."""
+def _read_store(
+    db_path: Path, model_id: str, first_date: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, float | None]]:
+    """The signal-edge marts, every ticker's daily returns from `first_date` on, and the model's stored AUC
+    and rank IC per split (as `python -m ml.train` wrote them)."""
     connection = open_warehouse(db_path, read_only=True)
     try:
         try:
@@ -115,25 +117,17 @@ def _read_marts(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
         except duckdb.CatalogException:
             raise MLError(f"{db_path} has no marts.fct_signal_edge: run `dbt build` first.") from None
         returns = connection.sql(
-            "select trade_date, ticker, ret_1d from marts.fct_features where ret_1d is not null"
+            "select trade_date, ticker, ret_1d from marts.fct_features where ret_1d is not null and trade_date >= ?",
+            params=[first_date.date()],
         ).df()
-    finally:
-        connection.close()
-    returns["trade_date"] = pd.to_datetime(returns["trade_date"])
-    return pooled, by_ticker, returns
-
-
-def _model_metrics(db_path: Path, model_id: str) -> dict[str, float | None]:
-    """AUC and rank IC per split, as `python -m ml.train` stored them."""
-    connection = open_warehouse(db_path, read_only=True)
-    try:
         rows = connection.execute(
             "select split, metric, value from ml.metrics where model_id = ? and metric in ('auc', 'rank_ic')",
             [model_id],
         ).fetchall()
     finally:
         connection.close()
-    return {f"{split}_{metric}": value for split, metric, value in rows}
+    returns["trade_date"] = pd.to_datetime(returns["trade_date"])
+    return pooled, by_ticker, returns, {f"{split}_{metric}": value for split, metric, value in rows}
 
 
 def reliability_table(probabilities: np.ndarray, outcomes: np.ndarray, n_bins: int) -> pd.DataFrame:
@@ -151,44 +145,51 @@ def reliability_table(probabilities: np.ndarray, outcomes: np.ndarray, n_bins: i
     return table.reset_index()
 
 
-def _tranche_rates(result: BacktestResult, benchmark: BacktestResult, round_trip_cost: float) -> dict[str, float]:
-    """Share of 5-day tranches that made money net of a round trip's cost, and that beat the benchmark."""
+def _tranche_rates(
+    result: BacktestResult, benchmark: BacktestResult | None, round_trip_cost: float
+) -> dict[str, float]:
+    """Share of 5-day tranches that made money net of a round trip's cost, and that beat the benchmark's
+    tranche of the same day (NaN for the benchmark itself: `benchmark` None)."""
     tranches = result.tranches.set_index("signal_date")["tranche_return"].dropna()
-    reference = benchmark.tranches.set_index("signal_date")["tranche_return"].reindex(tranches.index)
+    net = tranches - round_trip_cost
     if tranches.empty:
         return {"hit_rate": float("nan"), "beat_benchmark_rate": float("nan")}
-    return {
-        "hit_rate": float(((tranches - round_trip_cost) > 0).mean()),
-        "beat_benchmark_rate": float(((tranches - round_trip_cost) > reference).mean()),
-    }
+    beat = float("nan")
+    if benchmark is not None:
+        reference = benchmark.tranches.set_index("signal_date")["tranche_return"].reindex(tranches.index)
+        beat = float((net > reference).mean())
+    return {"hit_rate": float((net > 0).mean()), "beat_benchmark_rate": beat}
 
 
 def _summary(
     strategy: BacktestResult, gross: BacktestResult, benchmark: BacktestResult, cost_bps: float
 ) -> pd.DataFrame:
     rows = []
-    for name, result, cost in (
-        ("strategy_net", strategy, cost_bps),
-        ("strategy_gross", gross, 0.0),
-        ("benchmark", benchmark, 0.0),
+    for name, result, cost, reference in (
+        ("strategy_net", strategy, cost_bps, benchmark),
+        ("strategy_gross", gross, 0.0, benchmark),
+        ("benchmark", benchmark, 0.0, None),
     ):
         stats = performance(result.daily["net_return"])
-        stats.update(_tranche_rates(result, benchmark, 2 * cost / 10_000))
-        if name == "benchmark":
-            stats["beat_benchmark_rate"] = float("nan")
+        stats.update(_tranche_rates(result, reference, 2 * cost / 10_000))
         stats["mean_turnover"] = float(result.daily["turnover"].mean())
         rows.append({"portfolio": name, **stats})
     return pd.DataFrame(rows)
 
 
-def _fmt_pct(value: float | None, digits: int = 2) -> str:
+def percent(value: float | None, digits: int = 2, *, signed: bool = True, missing: str = "n/a") -> str:
+    """A fraction as a percentage (+1.23%), `missing` for None/NaN; never "-0.00%"."""
     if value is None or pd.isna(value):
-        return "n/a"
-    return f"{round(value * 100, digits) + 0.0:+.{digits}f}%"  # + 0.0: no "-0.00%"
+        return missing
+    rounded = round(value * 100, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return f"{rounded:{'+' if signed else ''}.{digits}f}%"
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+def number(value: float | None, digits: int = 2, *, missing: str = "n/a") -> str:
+    """A number with `digits` decimals (a whole number with thousands separators for 0), `missing` for None/NaN."""
+    if value is None or pd.isna(value):
+        return missing
+    return f"{int(value):,}" if digits == 0 else f"{value:.{digits}f}"
 
 
 def build_verdicts(analysis: EdgeAnalysis) -> list[Verdict]:
@@ -202,9 +203,9 @@ def build_verdicts(analysis: EdgeAnalysis) -> list[Verdict]:
             Verdict(
                 f"{row.score_name} > {row.threshold:g}: edge > {settings.edge_threshold:.0%} on {horizon}-day returns",
                 None if pd.isna(row.edge) else bool(row.edge > settings.edge_threshold),
-                f"pooled edge {_fmt_pct(row.edge)} (t {_fmt(row.t_stat)}, "
+                f"pooled edge {percent(row.edge)} (t {number(row.t_stat)}, "
                 f"{'significant' if significant else 'not significant'} at |t| > 2); "
-                f"{_fmt(row.share_tickers_positive * 100 if row.share_tickers_positive is not None else None, 0)}% "
+                f"{percent(row.share_tickers_positive, 0, signed=False)} "
                 f"of {row.tickers_with_edge} tickers positive; a round trip costs "
                 f"{2 * settings.cost_bps / 100:.2f}%",
             )
@@ -215,7 +216,7 @@ def build_verdicts(analysis: EdgeAnalysis) -> list[Verdict]:
             Verdict(
                 f"{split.capitalize()} AUC > {settings.auc_threshold}",
                 None if auc is None else bool(auc > settings.auc_threshold),
-                f"{split} AUC {_fmt(auc, 3)} (model {analysis.model_id})",
+                f"{split} AUC {number(auc, 3)} (model {analysis.model_id})",
             )
         )
     model = analysis.factors["model"].summary.set_index("factor").loc["model_probability"]
@@ -230,8 +231,8 @@ def build_verdicts(analysis: EdgeAnalysis) -> list[Verdict]:
         ranks = Verdict(
             "Model probability ranks stocks: rank IC > 0 with t > 2 on the test window",
             bool(model["rank_ic_mean"] > 0 and model["rank_ic_t"] > 2),
-            f"mean daily rank IC {_fmt(model['rank_ic_mean'], 4)} (Newey-West t {_fmt(model['rank_ic_t'])}, "
-            f"{int(model['days'])} days); top-minus-bottom quintile {_fmt_pct(model['top_minus_bottom'])} per 5 days",
+            f"mean daily rank IC {number(model['rank_ic_mean'], 4)} (Newey-West t {number(model['rank_ic_t'])}, "
+            f"{int(model['days'])} days); top-minus-bottom quintile {percent(model['top_minus_bottom'])} per 5 days",
         )
     verdicts.append(ranks)
     summary = analysis.summary.set_index("portfolio")
@@ -246,9 +247,9 @@ def build_verdicts(analysis: EdgeAnalysis) -> list[Verdict]:
             f"Top {settings.top_fraction:.0%} by probability beats the equal-weight universe after "
             f"{settings.cost_bps:g} bps per side",
             beats,
-            f"annual return {_fmt_pct(net['annual_return'], 1)} vs {_fmt_pct(bench['annual_return'], 1)}; Sharpe "
-            f"{_fmt(net['sharpe'])} vs {_fmt(bench['sharpe'])}; max drawdown {_fmt_pct(net['max_drawdown'], 1)} vs "
-            f"{_fmt_pct(bench['max_drawdown'], 1)}; holds {held:.0f} of {universe:.0f} stocks a day (median) "
+            f"annual return {percent(net['annual_return'], 1)} vs {percent(bench['annual_return'], 1)}; Sharpe "
+            f"{number(net['sharpe'])} vs {number(bench['sharpe'])}; max drawdown {percent(net['max_drawdown'], 1)} vs "
+            f"{percent(bench['max_drawdown'], 1)}; holds {held:.0f} of {universe:.0f} stocks a day (median) "
             f"({analysis.test_first_date} to {analysis.test_last_date})",
         )
     )
@@ -270,8 +271,7 @@ def run_edge_analysis(
     model_id = row["model_id"]
     test_first = pd.Timestamp(row["splits"]["test"]["first_date"])
     test_last = pd.Timestamp(row["splits"]["test"]["last_date"])
-    pooled, by_ticker, returns = _read_marts(db_path)
-    metrics = _model_metrics(db_path, model_id)
+    pooled, by_ticker, returns, metrics = _read_store(db_path, model_id, test_first)
     data = load_training_examples(db_path)
     frame = data.frame
     model_data_matches = data.fingerprint() == row["data_fingerprint"]
@@ -283,28 +283,33 @@ def run_edge_analysis(
         )
 
     report(f"scoring the test window with model {model_id} ({len(test):,} rows)")
-    model = load_trained_model(db_path, model_id)
+    model = trained_model_from_row(row)
     test["model_score"] = model.predict_proba(test, calibrated=False)
     test["model_probability"] = model.calibrator.calibrate(test["model_score"].to_numpy())
 
     features = data.feature_columns
     report(f"factor view: {len(features)} features over {frame['trade_date'].nunique():,} days, and the model")
+
+    def view(rows: pd.DataFrame, columns: list[str]) -> FactorResults:
+        return factor_analysis(
+            rows, columns, return_column=RETURN_COLUMN, quantiles=settings.quantiles, horizon=LABEL_HORIZON_DAYS
+        )
+
     factors = {
-        "features_full": factor_analysis(frame, features, return_column=RETURN_COLUMN, quantiles=settings.quantiles),
-        "features_test": factor_analysis(test, features, return_column=RETURN_COLUMN, quantiles=settings.quantiles),
-        "model": factor_analysis(test, list(MODEL_FACTORS), return_column=RETURN_COLUMN, quantiles=settings.quantiles),
+        "features_full": view(frame, features),
+        "features_test": view(test, features),
+        "model": view(test, list(MODEL_FACTORS)),
     }
 
     report(
-        f"backtest: top {settings.top_fraction:.0%} by calibrated probability, {HOLDING_DAYS}-day sleeves, "
+        f"backtest: top {settings.top_fraction:.0%} by calibrated probability, {LABEL_HORIZON_DAYS}-day sleeves, "
         f"{settings.cost_bps:g} bps per side, {test_first:%Y-%m-%d} to {test_last:%Y-%m-%d}"
     )
     signals = test[["trade_date", "ticker", "model_probability", "model_score"]]
-    window = returns[returns["trade_date"] >= test_first]
-    common = {"horizon": HOLDING_DAYS, "score": "model_probability", "tiebreak": "model_score"}
-    strategy = simulate(signals, window, top_fraction=settings.top_fraction, cost_bps=settings.cost_bps, **common)
-    gross = simulate(signals, window, top_fraction=settings.top_fraction, cost_bps=0.0, **common)
-    benchmark = simulate(signals, window, top_fraction=1.0, cost_bps=0.0, **common)
+    common = {"horizon": LABEL_HORIZON_DAYS, "score": "model_probability", "tiebreak": "model_score"}
+    strategy = simulate(signals, returns, top_fraction=settings.top_fraction, cost_bps=settings.cost_bps, **common)
+    gross = simulate(signals, returns, top_fraction=settings.top_fraction, cost_bps=0.0, **common)
+    benchmark = simulate(signals, returns, top_fraction=1.0, cost_bps=0.0, **common)
     summary = _summary(strategy, gross, benchmark, settings.cost_bps)
 
     labels = test["label_up_5d"].to_numpy(dtype=float)
@@ -315,8 +320,6 @@ def run_edge_analysis(
         ],
         ignore_index=True,
     )
-    if "test_auc" not in metrics and len(np.unique(labels)) == 2:
-        metrics["test_auc"] = float(roc_auc_score(labels, test["model_probability"]))
 
     analysis = EdgeAnalysis(
         run_id=f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",

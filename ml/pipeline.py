@@ -285,7 +285,11 @@ def _per_feature(drift_state: dict) -> dict[str, dict]:
 
 def load_trained_model(db_path: Path, model_id: str | None = None) -> TrainedModel:
     """Rebuild a stored model (default: the newest) from its LightGBM text and calibrator state."""
-    row = load_model_row(db_path, model_id)
+    return trained_model_from_row(load_model_row(db_path, model_id))
+
+
+def trained_model_from_row(row: dict) -> TrainedModel:
+    """The model of a row that `ml.registry.load_model_row` returned."""
     learner = HierarchicalMetaLearner.from_artifacts(row["artifacts"])
     calibrator = ProbabilityCalibrator.from_dict(row["calibrator_state"])
     return TrainedModel(model_id=row["model_id"], features=row["features"], learner=learner, calibrator=calibrator)

@@ -19,9 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ml.edge import EdgeAnalysis  # noqa: E402
+from ml.edge import EdgeAnalysis, number, percent  # noqa: E402
 
-VOLUME_FLOW_SCORES = ("ifi_score", "ad_score", "obv_score", "vroc_score", "smi_score")
 COLORS = {"strategy_net": "#1f77b4", "strategy_gross": "#9ecae1", "benchmark": "#7f7f7f"}
 STYLE = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -52,13 +51,15 @@ def _figure(svg: str, caption: str) -> str:
 
 
 def _pct(value, digits: int = 2) -> str:
-    return "" if value is None or pd.isna(value) else f"{value * 100:+.{digits}f}%"
+    return percent(value, digits, missing="")
+
+
+def _share(value, digits: int = 0) -> str:
+    return percent(value, digits, signed=False, missing="")
 
 
 def _num(value, digits: int = 2) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    return f"{int(value):,}" if digits == 0 else f"{value:.{digits}f}"
+    return number(value, digits, missing="")
 
 
 def _table(frame: pd.DataFrame, formats: dict[str, tuple]) -> str:
@@ -174,7 +175,7 @@ FACTOR_FORMATS = {
     "rank_icir": ("rank ICIR", _num),
     "top_minus_bottom": ("Q5 - Q1 (5d)", _pct),
     "top_minus_bottom_t": ("Q5 - Q1 t", _num),
-    "top_turnover": ("Q5 turnover (1d)", lambda v: _pct(v, 0).lstrip("+")),
+    "top_turnover": ("Q5 turnover (1d)", lambda v: _share(v, 0)),
 }
 
 
@@ -227,7 +228,7 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
                 "mean_low": ("mean, other", _pct),
                 "edge": ("edge", _pct),
                 "t_stat": ("t (DK)", _num),
-                "share_tickers_positive": ("tickers with edge > 0", lambda v: _pct(v, 0).lstrip("+")),
+                "share_tickers_positive": ("tickers with edge > 0", lambda v: _share(v, 0)),
                 "tickers_significant_positive": ("t > 2", lambda v: _num(v, 0)),
                 "tickers_significant_negative": ("t < -2", lambda v: _num(v, 0)),
             },
@@ -248,12 +249,12 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
                 "portfolio": ("portfolio", str),
                 "cumulative_return": ("cumulative", _pct),
                 "annual_return": ("annual return", _pct),
-                "annual_volatility": ("annual vol", lambda v: _pct(v).lstrip("+")),
+                "annual_volatility": ("annual vol", lambda v: _share(v, 2)),
                 "sharpe": ("Sharpe (rf 0)", _num),
                 "max_drawdown": ("max drawdown", _pct),
-                "hit_rate": ("5-day hit rate", lambda v: _pct(v, 0).lstrip("+")),
-                "beat_benchmark_rate": ("beats benchmark", lambda v: _pct(v, 0).lstrip("+")),
-                "mean_turnover": ("daily turnover", lambda v: _pct(v, 1).lstrip("+")),
+                "hit_rate": ("5-day hit rate", lambda v: _share(v, 0)),
+                "beat_benchmark_rate": ("beats benchmark", lambda v: _share(v, 0)),
+                "mean_turnover": ("daily turnover", lambda v: _share(v, 1)),
             },
         )
     )
@@ -296,7 +297,7 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
     summary["test_rank_ic"] = summary["factor"].map(test_rank)
     summary = summary.reindex(summary["rank_ic_t"].abs().sort_values(ascending=False, na_position="last").index)
     strongest = [name for name in summary["factor"].head(3)]
-    scores = [name for name in VOLUME_FLOW_SCORES if name in set(full.quantile_returns["factor"])]
+    scores = [name for name in edge["score_name"] if name in set(full.quantile_returns["factor"])]
     parts.append(
         "<h2>4. Every feature as a factor (whole labelled history)</h2><p>Sorted by the Newey-West t of the "
         "mean daily rank IC. The last column repeats the rank IC on the model's test window alone.</p>"

@@ -54,16 +54,16 @@ def dbt_build(db_path: Path, folder: Path, *extra: str) -> subprocess.CompletedP
     return run_dbt(db_path, folder, "build", *extra)
 
 
-def compile_inline(sql: str, folder: Path) -> subprocess.CompletedProcess:
-    """`dbt compile --inline SQL` against a scratch database under `folder` (to check macro errors)."""
-    return run_dbt(folder / "scratch.duckdb", folder, "compile", "--inline", sql, timeout=300)
+def compile_inline(sql: str, folder: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`dbt compile --inline SQL [EXTRA]` against a scratch database under `folder` (to check macro errors)."""
+    return run_dbt(folder / "scratch.duckdb", folder, "compile", "--inline", sql, *extra, timeout=300)
 
 
 def compiled_sql(sql: str, folder: Path) -> str:
     """The SQL that `dbt compile --inline SQL` makes of a Jinja snippet (e.g. a macro call)."""
     import json
 
-    result = run_dbt(folder / "scratch.duckdb", folder, "compile", "--inline", sql, "--output", "json", "--quiet")
+    result = compile_inline(sql, folder, "--output", "json", "--quiet")
     assert result.returncode == 0, result.stdout[-4000:]
     return json.loads(result.stdout)["compiled"]
 
