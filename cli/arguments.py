@@ -1,0 +1,101 @@
+"""Argument types and flags shared by every command, so the same flag means the same thing everywhere.
+
+A bad value is a usage error (argparse prints it with the usage line and exits with status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+
+from store import DB_ENV_VAR, DEFAULT_DB
+
+#: The largest seed LightGBM and numpy accept.
+MAX_SEED = 2**32 - 1
+
+
+def _number(text: str, kind: type) -> int | float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1 (a count)."""
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Any finite number."""
+    return float(_number(text, float))
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0."""
+    value = _number(text, float)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number of at least 0."""
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share: a number above 0 and at most 1."""
+    value = _number(text, float)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1, got {text}")
+    return value
+
+
+def iso_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def ticker_list(text: str) -> list[str]:
+    """Comma-separated tickers, upper-cased; at least one."""
+    tickers = [ticker.strip().upper() for ticker in text.split(",") if ticker.strip()]
+    if not tickers:
+        raise argparse.ArgumentTypeError("give at least one ticker, e.g. AAPL,MSFT")
+    return tickers
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    """`--db PATH`: the DuckDB file (default: $FEATURE_STORE_DB, else warehouse/feature_store.duckdb)."""
+    parser.add_argument(
+        "--db", default=None, metavar="PATH", help=f"DuckDB file (default: ${DB_ENV_VAR} or {DEFAULT_DB})"
+    )

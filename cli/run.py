@@ -1,0 +1,69 @@
+"""`run_command`: parse the arguments, run a command's handler, and turn its outcome into an exit status.
+
+    0   the command succeeded
+    1   the run failed for a reason the user can act on (a typed error of store, ingest or ml): one line
+    2   a usage error: argparse's own message, or `UsageError` raised by the handler
+    130 Ctrl-C (Python's KeyboardInterrupt, or DuckDB's 'Query interrupted'): one line
+
+Any other exception is a bug: it keeps its traceback (and Python's exit status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from cli.console import Terminal
+from store import StoreError, is_interrupt
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+Handler = Callable[[argparse.Namespace, Terminal], int | None]
+
+
+class UsageError(Exception):
+    """Arguments that argparse accepted but that do not make sense together (exit status 2)."""
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    handler: Handler,
+    argv: Sequence[str] | None = None,
+    *,
+    user_errors: tuple[type[BaseException], ...] = (),
+    interrupted: str = "nothing was written: the database is as it was before this command.",
+    terminal: Terminal | None = None,
+) -> int:
+    """Run `handler(args, terminal)` under the convention of the module docstring and return the exit status.
+
+    Parameters:
+        parser: the command's argument parser (its errors exit with status 2).
+        handler: does the work; returns None or 0 on success (or another status of its own choosing).
+        argv: the arguments (default: sys.argv[1:]).
+        user_errors: the packages' typed error bases whose messages are shown as one line (exit 1);
+            `store.StoreError` is always one of them.
+        interrupted: what Ctrl-C left behind, said after 'interrupted: '.
+        terminal: where output goes (default: a new `Terminal`).
+    """
+    terminal = terminal or Terminal()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a usage error (2), message already printed
+        return EXIT_USAGE if stop.code not in (0, None) else EXIT_OK
+    try:
+        status = handler(args, terminal)
+    except UsageError as error:
+        terminal.error(f"error: {error} (see {parser.prog} --help)")
+        return EXIT_USAGE
+    except (StoreError, *user_errors) as error:
+        terminal.error(f"error: {error}")
+        return EXIT_FAILED
+    except BaseException as error:
+        if not is_interrupt(error):
+            raise
+        terminal.error(f"interrupted: {interrupted}")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if status is None else int(status)

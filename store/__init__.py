@@ -1,0 +1,50 @@
+"""The feature store's database: where it is, opening it, transactions, the tables Python owns, typed errors.
+
+Every package reaches DuckDB through here (data flows ingest -> raw -> dbt -> marts -> ml; all of them
+read and write one DuckDB file):
+
+- `store.paths`: `database_path()` resolves `--db`, `$FEATURE_STORE_DB` or `warehouse/feature_store.duckdb`;
+- `store.connection`: `connect()` (read-only or read-write), `transaction()`, `require_relation()`, and the
+  translation of DuckDB's refusals into the typed errors of `store.errors` (locked, missing, corrupt, not a
+  DuckDB file, read-only location);
+- `store.tables`: the DDL of every Python-owned table (schemas `raw`, `ml`, `analysis`) and `create_tables()`.
+
+A command-line entry point opens ONE connection and passes it to the functions it calls.
+"""
+
+from store.connection import connect, database_file, is_interrupt, relation_exists, require_relation, transaction
+from store.errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseMissingError,
+    DatabaseOpenError,
+    MissingRelationError,
+    NotADatabaseError,
+    ReadOnlyLocationError,
+    StoreError,
+)
+from store.paths import DB_ENV_VAR, DEFAULT_DB, database_path
+from store.tables import RAW_DATASETS, Dataset, create_tables
+
+__all__ = [
+    "DB_ENV_VAR",
+    "DEFAULT_DB",
+    "RAW_DATASETS",
+    "DatabaseCorruptError",
+    "DatabaseLockedError",
+    "DatabaseMissingError",
+    "DatabaseOpenError",
+    "Dataset",
+    "MissingRelationError",
+    "NotADatabaseError",
+    "ReadOnlyLocationError",
+    "StoreError",
+    "connect",
+    "create_tables",
+    "database_file",
+    "database_path",
+    "is_interrupt",
+    "relation_exists",
+    "require_relation",
+    "transaction",
+]

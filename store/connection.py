@@ -1,0 +1,143 @@
+"""Opening the DuckDB file and running transactions; DuckDB's errors become the typed errors of `store.errors`.
+
+Every command opens ONE connection (read-only when it only reads) and passes it down: nothing below a
+command-line entry point opens the database itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import duckdb
+
+from store.errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseMissingError,
+    DatabaseOpenError,
+    MissingRelationError,
+    NotADatabaseError,
+    ReadOnlyLocationError,
+    StoreError,
+)
+
+# DuckDB 2: 'Could not set lock on file "f": Conflicting lock is held in /usr/bin/python3 (PID 2668). See ...'
+# DuckDB 1.x said '... is held in /usr/bin/python3 (PID 2668) by user alice. See ...'.
+_LOCK_HOLDER = re.compile(
+    r"Conflicting lock is held in (?P<program>.+?)(?: \(PID (?P<pid>\d+)\))?(?: by user \S+?)?\.(?:\s|$)"
+)
+_INTERRUPTED = "Query interrupted"
+_DATA_FILE = "DuckDB reads it as a data file (CSV, Parquet, JSON), not as a database"
+
+
+def connect(path: str | Path, *, read_only: bool = False, create: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the database at `path`: read-only, or read-write (creating the file and its folder when `create`).
+
+    Raises:
+        DatabaseMissingError: the file does not exist, and it is opened read-only or without `create`.
+        DatabaseLockedError: another process holds the file; the message names the program and its PID.
+        NotADatabaseError: the path is a directory or a file that is not a DuckDB database.
+        DatabaseCorruptError: a truncated or damaged DuckDB file.
+        ReadOnlyLocationError: read-write and the file or its folder cannot be written.
+        DatabaseOpenError: any other refusal, with DuckDB's own words.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise NotADatabaseError(path, "it is a directory")
+    if (read_only or not create) and not path.exists():
+        raise DatabaseMissingError(path)
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ReadOnlyLocationError(path, f"cannot create the folder {path.parent}: {error.strerror}") from None
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as error:
+        raise open_error(path, error) from None
+    if database_file(connection) == ":memory:":
+        # DuckDB 2 opens a data file (prices.csv, x.parquet) as an in-memory database with a view over it:
+        # everything written there would be lost when the connection closes.
+        connection.close()
+        raise NotADatabaseError(path, _DATA_FILE)
+    return connection
+
+
+def open_error(path: str | Path, error: BaseException) -> StoreError:
+    """The typed error for DuckDB's refusal to open `path` (see `connect`)."""
+    text = str(error)
+    lowered = text.lower()
+    detail = _first_line(text)
+    if "conflicting lock" in lowered or "could not set lock" in lowered:
+        holder = _LOCK_HOLDER.search(text)
+        if holder is None:
+            return DatabaseLockedError(path)
+        pid = holder.group("pid")
+        return DatabaseLockedError(path, holder.group("program"), None if pid is None else int(pid))
+    if "in-memory database in read-only mode" in lowered:
+        return NotADatabaseError(path, _DATA_FILE)
+    if "not a valid duckdb database" in lowered:
+        return NotADatabaseError(path, "the file exists but DuckDB does not recognise it")
+    if "is a directory" in lowered:
+        return NotADatabaseError(path, "it is a directory")
+    if "database does not exist" in lowered:
+        return DatabaseMissingError(path)
+    if "permission denied" in lowered or "read-only file system" in lowered or "operation not permitted" in lowered:
+        return ReadOnlyLocationError(path, detail)
+    if any(sign in lowered for sign in ("could not read enough bytes", "corrupt", "checksum", "truncated")):
+        return DatabaseCorruptError(path, detail)
+    return DatabaseOpenError(path, detail)
+
+
+def _first_line(text: str) -> str:
+    """DuckDB's message without its 'IO Error: ' prefix, first line only, without a final period."""
+    line = text.strip().splitlines()[0] if text.strip() else "no detail"
+    line = re.sub(r"^[A-Za-z ]*Error: ", "", line)
+    return line.rstrip(".")
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK if the block raises (Ctrl-C included): a failed write leaves every table
+    as it was."""
+    connection.execute("begin transaction")
+    try:
+        yield connection
+    except BaseException:
+        # If the transaction is already gone (DuckDB aborted it), the original error is the one that matters.
+        with suppress(duckdb.Error):
+            connection.execute("rollback")
+        raise
+    connection.execute("commit")
+
+
+def database_file(connection: duckdb.DuckDBPyConnection) -> str:
+    """The path of the file `connection` has open (':memory:' for an in-memory database)."""
+    row = connection.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    return row[0] if row and row[0] else ":memory:"
+
+
+def relation_exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether `schema.name` is a table or view of the open database."""
+    schema, _, name = relation.rpartition(".")
+    row = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database()",
+        [schema or "main", name],
+    ).fetchone()
+    return bool(row[0])
+
+
+def require_relation(connection: duckdb.DuckDBPyConnection, relation: str, hint: str) -> None:
+    """Raise `MissingRelationError(relation, hint)` unless `relation` exists (hint: what to run first)."""
+    if not relation_exists(connection, relation):
+        raise MissingRelationError(database_file(connection), relation, hint)
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether `error` is Ctrl-C: Python's KeyboardInterrupt, or DuckDB's 'Query interrupted' (DuckDB 2 turns a
+    SIGINT that arrives during a query into a RuntimeError with that message)."""
+    return isinstance(error, KeyboardInterrupt) or (isinstance(error, RuntimeError) and str(error) == _INTERRUPTED)

@@ -1,0 +1,391 @@
+"""The tables Python owns, and the one function that creates them.
+
+dbt owns the schemas it builds (staging, intermediate, marts, seeds); Python owns three:
+
+- `raw` (written by `python -m ingest`): the loaded datasets (`RAW_DATASETS`: prices, sentiment, earnings,
+  analyst_actions, insider_trades; each row remembers the run, file and line that last changed it),
+  `rejects` (quarantined input rows with the rule they broke), and the run log: `ingest_runs`,
+  `ingest_run_datasets`, `ingest_files`, `validation_results`.
+- `ml` (written by `python -m ml.train`): `models`, `metrics`, `feature_importance`, `selected_features`,
+  `calibrators`, `drift_baselines`.
+- `analysis` (written by `python -m ml.backtest`): `runs`, `verdicts`, `signal_edge`, `factor_summary`,
+  `factor_daily`, `factor_quantiles`, `backtest_daily`, `backtest_tranches`, `backtest_summary`, `reliability`.
+
+`create_tables(connection, schema)` runs that schema's `create ... if not exists` statements (idempotent);
+call it inside the writer's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A raw table: its key and its value columns (compared to decide whether a reload changed a row)."""
+
+    name: str
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+    column_types: dict[str, str]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.key + self.values
+
+
+RAW_DATASETS: dict[str, Dataset] = {
+    "prices": Dataset(
+        name="prices",
+        key=("ticker", "trade_date"),
+        values=("open", "high", "low", "close", "adj_close", "volume"),
+        column_types={
+            "ticker": "varchar",
+            "trade_date": "date",
+            "open": "double",
+            "high": "double",
+            "low": "double",
+            "close": "double",
+            "adj_close": "double",
+            "volume": "double",
+        },
+    ),
+    "sentiment": Dataset(
+        name="sentiment",
+        key=("ticker", "trade_date"),
+        values=("sentiment_score", "article_count"),
+        column_types={
+            "ticker": "varchar",
+            "trade_date": "date",
+            "sentiment_score": "double",
+            "article_count": "double",
+        },
+    ),
+    "earnings": Dataset(
+        name="earnings",
+        key=("ticker", "announce_date"),
+        values=("announce_timing", "eps_estimate", "eps_actual", "surprise_pct"),
+        column_types={
+            "ticker": "varchar",
+            "announce_date": "date",
+            "announce_timing": "varchar",
+            "eps_estimate": "double",
+            "eps_actual": "double",
+            "surprise_pct": "double",
+        },
+    ),
+    "analyst_actions": Dataset(
+        name="analyst_actions",
+        key=("ticker", "action_date", "firm"),
+        values=("action", "from_grade", "to_grade"),
+        column_types={
+            "ticker": "varchar",
+            "action_date": "date",
+            "firm": "varchar",
+            "action": "varchar",
+            "from_grade": "varchar",
+            "to_grade": "varchar",
+        },
+    ),
+    "insider_trades": Dataset(
+        name="insider_trades",
+        key=("ticker", "transaction_date", "insider", "transaction", "shares"),
+        values=("announce_date", "position", "value"),
+        column_types={
+            "ticker": "varchar",
+            "transaction_date": "date",
+            "insider": "varchar",
+            "transaction": "varchar",
+            "shares": "double",
+            "announce_date": "date",
+            "position": "varchar",
+            "value": "double",
+        },
+    ),
+}
+
+_PROVENANCE_COLUMNS = "source varchar not null, source_file varchar, line_number bigint, run_id varchar not null"
+
+RAW_LOG_DDL = """
+create table if not exists raw.ingest_runs (
+    run_id varchar primary key,
+    source varchar not null,
+    arguments varchar,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null,
+    rows_read bigint,
+    rows_loaded bigint,
+    rows_rejected bigint,
+    rows_inserted bigint,
+    rows_updated bigint,
+    rows_unchanged bigint,
+    files_read bigint,
+    files_failed bigint,
+    message varchar
+);
+create table if not exists raw.ingest_run_datasets (
+    run_id varchar not null,
+    dataset varchar not null,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_rejected bigint not null,
+    rows_inserted bigint not null,
+    rows_updated bigint not null,
+    rows_unchanged bigint not null,
+    primary key (run_id, dataset)
+);
+create table if not exists raw.ingest_files (
+    run_id varchar not null,
+    source_file varchar not null,
+    status varchar not null,
+    rows_read bigint not null,
+    message varchar,
+    primary key (run_id, source_file)
+);
+create table if not exists raw.validation_results (
+    run_id varchar not null,
+    dataset varchar not null,
+    rule varchar not null,
+    expectation varchar not null,
+    column_names varchar,
+    success boolean not null,
+    element_count bigint,
+    unexpected_count bigint
+);
+create table if not exists raw.rejects (
+    reject_id varchar primary key,
+    run_id varchar not null,
+    source varchar not null,
+    dataset varchar not null,
+    source_file varchar,
+    line_number bigint,
+    ticker varchar,
+    record_date varchar,
+    rule varchar not null,
+    detail varchar,
+    record varchar,
+    rejected_at timestamp not null
+);
+"""
+
+
+def dataset_ddl(dataset: Dataset) -> str:
+    """`create table if not exists` for one raw dataset."""
+    columns = ", ".join(
+        f"{name} {dataset.column_types[name]}{' not null' if name in dataset.key else ''}" for name in dataset.columns
+    )
+    key = ", ".join(dataset.key)
+    return f"create table if not exists raw.{dataset.name} ({columns}, {_PROVENANCE_COLUMNS}, primary key ({key}))"
+
+
+ML_DDL = """
+create schema if not exists ml;
+create table if not exists ml.models (
+    model_id varchar primary key,
+    run_id varchar not null,
+    created_at timestamp not null,
+    mart_version varchar not null,
+    data_fingerprint varchar not null,
+    random_state integer,
+    device_requested varchar not null,
+    device_used varchar not null,
+    features varchar not null,
+    params varchar not null,
+    library_versions varchar not null,
+    artifacts varchar not null,
+    splits varchar not null,
+    training_seconds double
+);
+create table if not exists ml.metrics (
+    model_id varchar not null,
+    split varchar not null,
+    metric varchar not null,
+    value double,
+    primary key (model_id, split, metric)
+);
+create table if not exists ml.feature_importance (
+    model_id varchar not null,
+    feature varchar not null,
+    importance double not null,
+    importance_rank integer not null,
+    primary key (model_id, feature)
+);
+create table if not exists ml.selected_features (
+    model_id varchar not null,
+    feature varchar not null,
+    selected boolean not null,
+    selection_rank integer,
+    importance double,
+    reason varchar,
+    primary key (model_id, feature)
+);
+create table if not exists ml.calibrators (
+    model_id varchar primary key,
+    method varchar not null,
+    state varchar not null,
+    ece_before double,
+    ece_after double
+);
+create table if not exists ml.drift_baselines (
+    model_id varchar not null,
+    feature varchar not null,
+    baseline varchar not null,
+    primary key (model_id, feature)
+);
+"""
+
+ANALYSIS_DDL = """
+create schema if not exists analysis;
+create table if not exists analysis.runs (
+    run_id varchar primary key,
+    created_at timestamp not null,
+    model_id varchar not null,
+    model_data_matches boolean not null,
+    cost_bps double not null,
+    top_fraction double not null,
+    quantiles integer not null,
+    test_first_date date not null,
+    test_last_date date not null,
+    settings varchar not null,
+    report_path varchar,
+    seconds double
+);
+create table if not exists analysis.verdicts (
+    run_id varchar not null,
+    position integer not null,
+    question varchar not null,
+    answer boolean,
+    detail varchar not null,
+    primary key (run_id, position)
+);
+create table if not exists analysis.signal_edge (
+    run_id varchar not null,
+    score_name varchar not null,
+    threshold double,
+    horizon_days integer,
+    n_days bigint,
+    n_high bigint,
+    n_low bigint,
+    mean_high double,
+    mean_low double,
+    edge double,
+    standard_error double,
+    t_stat double,
+    tickers bigint,
+    tickers_with_edge bigint,
+    tickers_positive bigint,
+    share_tickers_positive double,
+    tickers_significant_positive bigint,
+    tickers_significant_negative bigint,
+    primary key (run_id, score_name)
+);
+create table if not exists analysis.factor_summary (
+    run_id varchar not null,
+    factor_set varchar not null,
+    factor varchar not null,
+    days bigint,
+    ic_mean double,
+    ic_std double,
+    ic_t double,
+    icir double,
+    rank_ic_mean double,
+    rank_ic_std double,
+    rank_ic_t double,
+    rank_icir double,
+    top_minus_bottom double,
+    top_minus_bottom_t double,
+    top_turnover double,
+    top_turnover_horizon double,
+    primary key (run_id, factor_set, factor)
+);
+create table if not exists analysis.factor_daily (
+    run_id varchar not null,
+    factor_set varchar not null,
+    factor varchar not null,
+    trade_date date not null,
+    names bigint,
+    ic double,
+    rank_ic double,
+    top_minus_bottom double,
+    top_turnover double
+);
+create table if not exists analysis.factor_quantiles (
+    run_id varchar not null,
+    factor_set varchar not null,
+    factor varchar not null,
+    quantile integer not null,
+    mean_return double,
+    days bigint
+);
+create table if not exists analysis.backtest_daily (
+    run_id varchar not null,
+    portfolio varchar not null,
+    trade_date date not null,
+    gross_return double,
+    net_return double,
+    turnover double,
+    cost double,
+    invested double,
+    nav_gross double,
+    nav_net double,
+    primary key (run_id, portfolio, trade_date)
+);
+create table if not exists analysis.backtest_tranches (
+    run_id varchar not null,
+    portfolio varchar not null,
+    signal_date date not null,
+    names bigint,
+    tranche_return double
+);
+create table if not exists analysis.backtest_summary (
+    run_id varchar not null,
+    portfolio varchar not null,
+    days double,
+    cumulative_return double,
+    annual_return double,
+    annual_volatility double,
+    sharpe double,
+    max_drawdown double,
+    positive_days double,
+    hit_rate double,
+    beat_benchmark_rate double,
+    mean_turnover double,
+    primary key (run_id, portfolio)
+);
+create table if not exists analysis.reliability (
+    run_id varchar not null,
+    probability varchar not null,
+    bin integer not null,
+    rows bigint,
+    mean_predicted double,
+    observed_rate double,
+    lower double,
+    upper double
+);
+"""
+
+
+def _raw_ddl() -> str:
+    statements = ["create schema if not exists raw"]
+    statements += [dataset_ddl(dataset) for dataset in RAW_DATASETS.values()]
+    return ";\n".join(statements) + ";\n" + RAW_LOG_DDL
+
+
+#: Each Python-owned schema's `create ... if not exists` statements, separated by semicolons.
+DDL: dict[str, str] = {"raw": _raw_ddl(), "ml": ML_DDL, "analysis": ANALYSIS_DDL}
+
+
+def create_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Create `schema` ('raw', 'ml' or 'analysis') and its tables if they do not exist.
+
+    Runs inside the caller's transaction, if any; statements run one by one (DuckDB would auto-commit a
+    multi-statement string).
+    """
+    if schema not in DDL:
+        raise ValueError(f"unknown schema {schema!r}: use one of {', '.join(DDL)}")
+    for statement in (part.strip() for part in DDL[schema].split(";")):
+        if statement:
+            connection.execute(statement)
