@@ -76,7 +76,7 @@ def main() -> int:
     if (SHARED / "sp500_2015_2020").is_dir():
         cases.append(("real 379 x 5y", [REAL_INGEST], "< 20 s, < 2 GB"))
     if options.scaling:
-        cases.append(("synthetic 1,500 x 10y", [["synthetic", "--tickers", "1500", "--years", "10"]], ""))
+        cases.append(("synthetic 1,500 x 10y", [["synthetic", "--n-tickers", "1500", "--years", "10"]], ""))
 
     print(f"{'case':24} {'rows':>10} {'dbt build s':>12} {'peak MiB':>9}  target")
     failed = False

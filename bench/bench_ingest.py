@@ -1,7 +1,7 @@
 """Benchmark ingestion: wall time and peak memory of real `python -m ingest` runs, each in a fresh process.
 
     python bench/bench_ingest.py                 # synthetic default and the real S&P 500 set
-    python bench/bench_ingest.py --tickers 1500 --years 10   # add a synthetic scaling run
+    python bench/bench_ingest.py --n-tickers 1500 --years 10   # add a synthetic scaling run
 
 Targets (2 cores): synthetic 155 tickers x 5 years generated and loaded in under 10 s; the 379-ticker
 real set (../shared/data/sp500_2015_2020) loaded in under 15 s. Each case starts from an empty database
@@ -43,8 +43,10 @@ def measure(args: list[str], db_path: Path) -> tuple[float, float, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickers", type=int, default=None, help="also run a synthetic case with N equities")
-    parser.add_argument("--years", type=float, default=10.0, help="years for the --tickers case (default 10)")
+    parser.add_argument(
+        "--n-tickers", type=int, default=None, metavar="N", help="also run a synthetic case with N equities"
+    )
+    parser.add_argument("--years", type=float, default=10.0, help="years for the --n-tickers case (default 10)")
     options = parser.parse_args()
 
     # (name, ingest arguments, target, database): cases naming the same database run one after another.
@@ -59,11 +61,11 @@ def main() -> int:
         ]
     else:
         print(f"(skipping the real data: {SP500} not found)")
-    if options.tickers:
+    if options.n_tickers:
         cases.append(
             (
-                f"synthetic {options.tickers} x {options.years:g}y",
-                ["synthetic", "--tickers", str(options.tickers), "--years", str(options.years)],
+                f"synthetic {options.n_tickers} x {options.years:g}y",
+                ["synthetic", "--n-tickers", str(options.n_tickers), "--years", str(options.years)],
                 "",
                 "scaling",
             )

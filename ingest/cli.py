@@ -1,38 +1,35 @@
-"""Command line of `python -m ingest`: parse arguments, run one job, print the summary.
-
-Users' errors (a locked database, a missing file or column, an unknown ticker, a refused API key)
-print one line and exit with status 2; a bug keeps its traceback.
-"""
+"""Command line of `python -m ingest`: parse the arguments, open the database once, run one job, print the
+summary. Follows the convention of `cli` (exit 0 / 1 / 2 / 130, one-line errors, literal output)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
+from pathlib import Path
 
-from ingest import jobs, warehouse
-from ingest.config import DB_ENV_VAR, DEFAULT_DB, database_path
-from ingest.console import print_summary, say
+from cli import Terminal, run_command
+from cli.arguments import (
+    add_database_argument,
+    finite_float,
+    iso_date,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    seed,
+    ticker_list,
+)
+from ingest import jobs
+from ingest.console import print_summary
 from ingest.errors import IngestError
 from ingest.universe import LISTS
+from store import connect, database_path, relation_exists
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
-
-
-def _tickers(text: str) -> list[str]:
-    return [t.strip().upper() for t in text.split(",") if t.strip()]
+INTERRUPTED = "nothing from this run was loaded (its transaction was rolled back); the next run records it."
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db", help=f"DuckDB file (default: ${DB_ENV_VAR} or {DEFAULT_DB})", default=None, metavar="PATH"
-    )
+    add_database_argument(common)
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
         description="Load daily prices, sentiment and corporate events into the feature store's DuckDB file.",
@@ -43,15 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic = commands.add_parser(
         "synthetic", parents=[common], help="the built-in synthetic market (offline, deterministic)"
     )
-    synthetic.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    synthetic.add_argument("--years", type=float, default=5.0, help="years of business days (default 5)")
-    synthetic.add_argument("--end", type=_date, default=dt.date(2025, 12, 31), help="last date (default 2025-12-31)")
+    synthetic.add_argument("--seed", type=seed, default=42, help="random seed (default 42)")
+    synthetic.add_argument("--years", type=positive_float, default=5.0, help="years of business days (default 5)")
+    synthetic.add_argument("--end", type=iso_date, default=dt.date(2025, 12, 31), help="last date (default 2025-12-31)")
     synthetic.add_argument(
-        "--tickers", type=int, default=None, metavar="N", help="number of equities (default: the universe's)"
+        "--n-tickers", type=non_negative_int, default=None, metavar="N", help="number of equities (default: all)"
     )
     synthetic.add_argument(
         "--signal",
-        type=float,
+        type=finite_float,
         default=0.0,
         help="strength of the planted predictive signal (default 0: nothing to predict); see docs/synthetic.md",
     )
@@ -60,63 +57,86 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("paths", nargs="+", help="files, directories or quoted globs")
 
     yahoo = commands.add_parser("yfinance", parents=[common], help="download from Yahoo Finance (incremental)")
-    yahoo.add_argument("--tickers", type=_tickers, default=None, help="comma-separated tickers (default: a list)")
+    yahoo.add_argument("--tickers", type=ticker_list, default=None, help="comma-separated tickers (default: a list)")
     yahoo.add_argument("--universe", choices=LISTS, default="all", help="which list when --tickers is not given")
     yahoo.add_argument("--allow-unknown", action="store_true", help="accept tickers that are not in the universe")
-    yahoo.add_argument("--start", type=_date, default=None, help="first date for tickers not yet stored")
-    yahoo.add_argument("--end", type=_date, default=None, help="last date (default: today)")
+    yahoo.add_argument("--start", type=iso_date, default=None, help="first date for tickers not yet stored")
+    yahoo.add_argument("--end", type=iso_date, default=None, help="last date (default: today)")
     yahoo.add_argument("--full-refresh", action="store_true", help="ignore stored dates and fetch everything")
     yahoo.add_argument("--no-events", action="store_true", help="prices only: skip earnings, ratings, insiders")
-    yahoo.add_argument("--chunk-size", type=int, default=50, help="tickers per bulk download (default 50)")
+    yahoo.add_argument("--chunk-size", type=positive_int, default=50, help="tickers per bulk download (default 50)")
 
     sentiment = commands.add_parser("sentiment", parents=[common], help="daily news sentiment (EODHD API or CSV)")
     sentiment.add_argument("--file", default=None, help="CSV file (ticker,date,sentiment[,count]) instead of the API")
-    sentiment.add_argument("--tickers", type=_tickers, default=None, help="comma-separated tickers (API only)")
+    sentiment.add_argument("--tickers", type=ticker_list, default=None, help="comma-separated tickers (API only)")
     sentiment.add_argument("--universe", choices=LISTS, default="all", help="which list when --tickers is not given")
-    sentiment.add_argument("--start", type=_date, default=None, help="first date (API; default a year ago)")
-    sentiment.add_argument("--end", type=_date, default=None, help="last date (API; default today)")
+    sentiment.add_argument("--start", type=iso_date, default=None, help="first date (API; default a year ago)")
+    sentiment.add_argument("--end", type=iso_date, default=None, help="last date (API; default today)")
 
     runs = commands.add_parser("runs", parents=[common], help="show the latest runs from raw.ingest_runs")
-    runs.add_argument("--last", type=int, default=10, help="how many runs (default 10)")
+    runs.add_argument("--last", type=positive_int, default=10, help="how many runs (default 10)")
     return parser
 
 
-def show_runs(db_path, last: int) -> None:
-    connection = warehouse.connect(db_path, read_only=True) if db_path.exists() else None
-    if connection is None:
-        print(f"{db_path} does not exist yet: run an ingest first.")
+def show_runs(db_path: Path, last: int, terminal: Terminal) -> None:
+    """The latest `last` runs of raw.ingest_runs, newest first."""
+    if not db_path.exists():
+        terminal.line(f"{db_path} does not exist yet: run an ingest first.")
         return
+    connection = connect(db_path, read_only=True)
     try:
-        connection.sql(
+        if not relation_exists(connection, "raw.ingest_runs"):
+            terminal.line(f"{db_path} has no ingest runs yet: run an ingest first.")
+            return
+        rows = connection.execute(
             "select run_id, source, status, started_at, finished_at, rows_read, rows_loaded, rows_rejected "
-            f"from raw.ingest_runs order by started_at desc limit {int(last)}"
-        ).show(max_width=200)
+            "from raw.ingest_runs order by started_at desc limit ?",
+            [last],
+        ).fetchall()
     finally:
         connection.close()
+    columns = ("run", "source", "status", "started", "finished", "read", "loaded", "rejected")
+    terminal.table(
+        f"the last {len(rows)} run(s) in {db_path}",
+        columns,
+        [
+            (
+                run_id,
+                source,
+                status,
+                f"{started:%Y-%m-%d %H:%M:%S}",
+                "" if finished is None else f"{finished:%Y-%m-%d %H:%M:%S}",
+                *("" if count is None else f"{count:,}" for count in (read, loaded, rejected)),
+            )
+            for run_id, source, status, started, finished, read, loaded, rejected in rows
+        ],
+        left=columns[:5],
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace, terminal: Terminal) -> int:
+    """Run the job the arguments name on one read-write connection and print its summary."""
     db_path = database_path(args.db)
+    if args.command == "runs":
+        show_runs(db_path, args.last, terminal)
+        return 0
+    connection = connect(db_path)
     try:
-        if args.command == "runs":
-            show_runs(db_path, args.last)
-            return 0
         if args.command == "synthetic":
             summary = jobs.ingest_synthetic(
-                db_path,
+                connection,
                 seed=args.seed,
                 years=args.years,
                 end=args.end,
                 signal=args.signal,
-                n_tickers=args.tickers,
-                report=say,
+                n_tickers=args.n_tickers,
+                report=terminal.say,
             )
         elif args.command == "csv":
-            summary = jobs.ingest_files(db_path, args.paths, report=say)
+            summary = jobs.ingest_files(connection, args.paths, report=terminal.say, progress=terminal.progress)
         elif args.command == "yfinance":
             summary = jobs.ingest_yahoo(
-                db_path,
+                connection,
                 tickers=args.tickers,
                 universe_list=args.universe,
                 allow_unknown=args.allow_unknown,
@@ -125,26 +145,25 @@ def main(argv: list[str] | None = None) -> int:
                 full_refresh=args.full_refresh,
                 include_events=not args.no_events,
                 chunk_size=args.chunk_size,
-                report=say,
+                report=terminal.say,
+                progress=terminal.progress,
             )
         else:
             summary = jobs.ingest_sentiment(
-                db_path,
+                connection,
                 file=args.file,
                 tickers=args.tickers,
                 universe_list=args.universe,
                 start=args.start,
                 end=args.end,
-                report=say,
+                report=terminal.say,
             )
-    except IngestError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted: nothing from this run was loaded (the transaction was rolled back).",
-            file=sys.stderr,
-        )
-        return 130
-    print_summary(summary)
+    finally:
+        connection.close()
+    print_summary(summary, terminal)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ingest ARGS`: returns the exit status (see `cli.run`)."""
+    return run_command(build_parser(), run, argv, user_errors=(IngestError,), interrupted=INTERRUPTED)

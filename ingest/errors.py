@@ -1,7 +1,7 @@
 """Typed errors of the ingest package. Each message says what happened and what to do about it.
 
-The CLI prints `str(error)` as one line and exits with status 2 for these; anything else is a bug
-and keeps its traceback.
+The command line prints `str(error)` as one line and exits with status 1 (see `cli.run`); anything else
+is a bug and keeps its traceback. Database errors (locked, missing, corrupt) are `store.errors`.
 """
 
 from __future__ import annotations
@@ -9,18 +9,6 @@ from __future__ import annotations
 
 class IngestError(Exception):
     """Base class for errors a user can act on."""
-
-
-class DatabaseLockedError(IngestError):
-    """Another process holds the DuckDB file."""
-
-    def __init__(self, path: str, detail: str = "") -> None:
-        holder = f" ({detail})" if detail else ""
-        super().__init__(
-            f"The database {path} is in use by another process{holder}. "
-            "Close that process (a dbt run, a notebook, another ingest) and try again, "
-            "or point FEATURE_STORE_DB at another file."
-        )
 
 
 class MissingColumnsError(IngestError):

@@ -1,37 +1,37 @@
 """One function per source: collect its data and load it through `ingest.load.run_ingest`.
 
-These are what the CLI calls and what tests call; each returns the run's `RunSummary`.
+These are what the CLI calls and what tests call. Each takes the connection its caller opened (read-write),
+an optional `report` (stage lines) and `progress` (progress display), and returns the run's `RunSummary`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ingest import warehouse
-from ingest.console import progress_bar
 from ingest.errors import SourceError
 from ingest.frames import empty_frame
-from ingest.load import Reporter, RunSummary, SourceBatch, run_ingest
+from ingest.load import Progress, Reporter, RunSummary, SourceBatch, no_progress, quiet, run_ingest
 from ingest.sources.files import read_price_files
 from ingest.universe import load_universe, select_tickers
+from store import relation_exists
 
 EVENT_DATASETS = ("earnings", "analyst_actions", "insider_trades")
 
 
 def ingest_synthetic(
-    db_path: Path,
+    connection: duckdb.DuckDBPyConnection,
     *,
     seed: int = 42,
     years: float = 5.0,
     end: dt.date | None = None,
     signal: float = 0.0,
     n_tickers: int | None = None,
-    report: Reporter | None = None,
+    report: Reporter = quiet,
 ) -> RunSummary:
     """Generate the built-in synthetic market (prices, sentiment, events) and load it."""
     from ingest.sources.synthetic import generate_market
@@ -52,16 +52,22 @@ def ingest_synthetic(
         tickers = market.prices["ticker"].nunique()
         return SourceBatch(frames=frames, notes=[f"synthetic market: {tickers} series, seed {seed}, signal {signal:g}"])
 
-    return run_ingest(db_path, "synthetic", arguments, collect, report=report)
+    return run_ingest(connection, "synthetic", arguments, collect, report=report)
 
 
-def ingest_files(db_path: Path, paths: list[str], *, report: Reporter | None = None) -> RunSummary:
+def ingest_files(
+    connection: duckdb.DuckDBPyConnection,
+    paths: list[str],
+    *,
+    report: Reporter = quiet,
+    progress: Progress = no_progress,
+) -> RunSummary:
     """Load per-ticker CSV/Parquet price files (see `ingest.sources.files`)."""
 
     def collect(say: Reporter) -> SourceBatch:
         prices, prerejected, files = [], [], []
         for pattern in paths:
-            with progress_bar(f"reading {pattern}") as update:
+            with progress(f"reading {pattern}") as update:
                 read = read_price_files(pattern, progress=update)
             prices.append(read.prices)
             prerejected.append(read.prerejected)
@@ -73,27 +79,24 @@ def ingest_files(db_path: Path, paths: list[str], *, report: Reporter | None = N
             files=files,
         )
 
-    return run_ingest(db_path, "csv", {"paths": paths}, collect, report=report)
+    return run_ingest(connection, "csv", {"paths": paths}, collect, report=report)
 
 
-def last_price_dates(db_path: Path) -> dict[str, tuple[dt.date, float]]:
+def last_price_dates(connection: duckdb.DuckDBPyConnection) -> dict[str, tuple[dt.date, float]]:
     """Each ticker's last stored trade date and its adjustment factor (adj_close / close) on that date.
 
     Empty for a new database. The factor lets an incremental download notice that the source has
     re-adjusted its history (a new dividend or split), which calls for a full refresh of that ticker.
     """
-    connection = warehouse.connect(db_path)
-    try:
-        warehouse.ensure_schema(connection)
-        rows = connection.execute(
-            """
-            select ticker, trade_date, coalesce(adj_close / nullif(close, 0), 1.0)
-            from raw.prices
-            qualify row_number() over (partition by ticker order by trade_date desc) = 1
-            """
-        ).fetchall()
-    finally:
-        connection.close()
+    if not relation_exists(connection, "raw.prices"):
+        return {}
+    rows = connection.execute(
+        """
+        select ticker, trade_date, coalesce(adj_close / nullif(close, 0), 1.0)
+        from raw.prices
+        qualify row_number() over (partition by ticker order by trade_date desc) = 1
+        """
+    ).fetchall()
     return {ticker: (day, factor) for ticker, day, factor in rows}
 
 
@@ -115,7 +118,7 @@ def readjusted_tickers(prices: pd.DataFrame, stored: dict[str, tuple[dt.date, fl
 
 
 def ingest_yahoo(
-    db_path: Path,
+    connection: duckdb.DuckDBPyConnection,
     *,
     tickers: list[str] | None = None,
     universe_list: str = "all",
@@ -127,7 +130,8 @@ def ingest_yahoo(
     chunk_size: int = 50,
     client=None,
     sleep=None,
-    report: Reporter | None = None,
+    report: Reporter = quiet,
+    progress: Progress = no_progress,
 ) -> RunSummary:
     """Download prices (and events) from Yahoo Finance, incrementally from each ticker's last stored date."""
     from ingest.sources import yahoo
@@ -137,7 +141,7 @@ def ingest_yahoo(
         chosen = [t.strip().upper() for t in tickers if t.strip()]
     else:
         chosen = select_tickers(universe, universe_list, tickers)
-    stored = {} if full_refresh else last_price_dates(db_path)
+    stored = {} if full_refresh else last_price_dates(connection)
     skip_events = set(universe.loc[universe["asset_class"] != "equity", "ticker"])
     arguments = {
         "tickers": chosen,
@@ -150,7 +154,7 @@ def ingest_yahoo(
     def collect(say: Reporter) -> SourceBatch:
         say(f"downloading {len(chosen)} ticker(s) from Yahoo Finance in chunks of {chunk_size}")
         options = dict(end=end, chunk_size=chunk_size, client=client, **({"sleep": sleep} if sleep else {}))
-        with progress_bar("yfinance") as update:
+        with progress("yfinance") as update:
             fetched = yahoo.fetch_yahoo(
                 chosen,
                 last_dates={t: day for t, (day, _) in stored.items() if t in set(chosen)},
@@ -189,11 +193,11 @@ def ingest_yahoo(
             )
         return SourceBatch(frames=frames, notes=notes)
 
-    return run_ingest(db_path, "yfinance", arguments, collect, report=report)
+    return run_ingest(connection, "yfinance", arguments, collect, report=report)
 
 
 def ingest_sentiment(
-    db_path: Path,
+    connection: duckdb.DuckDBPyConnection,
     *,
     file: str | None = None,
     tickers: list[str] | None = None,
@@ -202,7 +206,7 @@ def ingest_sentiment(
     end: dt.date | None = None,
     http_get=None,
     sleep=None,
-    report: Reporter | None = None,
+    report: Reporter = quiet,
 ) -> RunSummary:
     """Load daily sentiment from a CSV file, or from EODHD's API (key in $EODHD_API_KEY)."""
     from ingest.sources import eodhd
@@ -227,4 +231,4 @@ def ingest_sentiment(
             frame = eodhd.fetch_eodhd_sentiment(chosen, start=start, end=end, **extra)
         return SourceBatch(frames={"sentiment": frame if len(frame) else empty_frame("sentiment")})
 
-    return run_ingest(db_path, "sentiment", arguments, collect, report=report)
+    return run_ingest(connection, "sentiment", arguments, collect, report=report)

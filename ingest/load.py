@@ -1,15 +1,14 @@
-"""Loading a source batch into the warehouse: validate, quarantine, upsert, record the run.
+"""Loading a source batch into the store: validate, quarantine, upsert, record the run.
 
-`run_ingest` is the one entry point every source goes through:
+`run_ingest` is the one entry point every source goes through, on the connection its command opened:
 
-1. open the warehouse (a clear error if another process holds it), create the schema, mark runs that
-   never finished as 'interrupted', and record this run as 'running' (committed on its own, so a run
-   killed later is still visible in `raw.ingest_runs`);
-2. call the source to collect its frames (downloads happen here, without holding the database);
+1. create the `raw` tables if needed, mark runs that never finished as 'interrupted', and record this run
+   as 'running' (committed on its own, so a run killed later is still visible in `raw.ingest_runs`);
+2. call the source to collect its frames (downloads happen here);
 3. validate each frame (`ingest.validate`);
 4. in ONE transaction: upsert accepted rows, add new rejects, write per-dataset/per-file counts and the
    great-expectations results, and mark the run 'success'. Any error rolls all of it back, and the run
-   is marked 'failed' with the message.
+   is marked 'failed' (or 'interrupted' after Ctrl-C) with the message.
 
 Upsert: a row whose key exists with identical values is left untouched (provenance included), a row
 whose values changed replaces it, a new key is inserted. Loading the same input twice therefore leaves
@@ -22,19 +21,18 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ingest import warehouse
 from ingest.frames import check_frame
 from ingest.sources.files import REJECT_COLUMNS, FileReport
 from ingest.validate import Validated, validate
-from ingest.warehouse import DATASETS, Dataset
+from store import RAW_DATASETS, Dataset, create_tables, database_file, is_interrupt, transaction
 
 
 @dataclass
@@ -88,41 +86,45 @@ class RunSummary:
 
 
 Reporter = Callable[[str], None]
+#: `progress(description)` is a context manager yielding `update(done, total)` (see `cli.Terminal.progress`).
+Progress = Callable[[str], AbstractContextManager[Callable[[int, int], None]]]
 
 
-def _quiet(_message: str) -> None:
+def quiet(_message: str) -> None:
+    """A reporter that says nothing (the default of every job)."""
     return None
 
 
+@contextmanager
+def no_progress(_description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress display that shows nothing (the default of every job)."""
+    yield lambda _done, _total: None
+
+
 def run_ingest(
-    db_path: Path,
+    connection: duckdb.DuckDBPyConnection,
     source: str,
     arguments: dict,
     collect: Callable[[Reporter], SourceBatch],
     *,
-    report: Reporter | None = None,
+    report: Reporter = quiet,
     today: dt.date | None = None,
 ) -> RunSummary:
-    """Run one ingest: see the module docstring. `collect(report)` returns the source's `SourceBatch`.
+    """Run one ingest on `connection` (see the module docstring); `collect(report)` returns the `SourceBatch`.
 
-    Returns a `RunSummary`. Raises `ingest.errors.DatabaseLockedError` if the file is held, and
-    re-raises whatever failed after rolling the load back and marking the run 'failed'.
+    Returns a `RunSummary`. Whatever fails after the run was recorded is re-raised after the load was
+    rolled back and the run marked 'failed' (or 'interrupted').
     """
     started = time.perf_counter()
-    report = report or _quiet
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    connection = warehouse.connect(db_path)
-    try:
-        warehouse.ensure_schema(connection)
-        with warehouse.transaction(connection):
-            interrupted = warehouse.mark_interrupted_runs(connection)
-            connection.execute(
-                "insert into raw.ingest_runs (run_id, source, arguments, started_at, status) "
-                "values (?, ?, ?, now(), 'running')",
-                [run_id, source, json.dumps(arguments, default=str, sort_keys=True)],
-            )
-    finally:
-        connection.close()
+    with transaction(connection):
+        create_tables(connection, "raw")
+        interrupted = mark_interrupted_runs(connection)
+        connection.execute(
+            "insert into raw.ingest_runs (run_id, source, arguments, started_at, status) "
+            "values (?, ?, ?, now(), 'running')",
+            [run_id, source, json.dumps(arguments, default=str, sort_keys=True)],
+        )
     if interrupted:
         report(f"{interrupted} earlier run(s) had been interrupted; marked 'interrupted' in raw.ingest_runs")
 
@@ -133,24 +135,16 @@ def run_ingest(
             frame = check_frame(kind, frame)
             report(f"validating {kind}: {len(frame):,} rows")
             validated[kind] = validate(kind, frame, today=today)
-    except BaseException as error:
-        _mark_failed(db_path, run_id, error)
-        raise
-
-    connection = warehouse.connect(db_path)
-    try:
-        report("writing to the warehouse (one transaction)")
+        report("writing to the store (one transaction)")
         counts = _write(connection, run_id, source, batch, validated, report)
     except BaseException as error:
-        connection.close()
-        _mark_failed(db_path, run_id, error)
+        _mark_unfinished(connection, run_id, error)
         raise
-    connection.close()
     return RunSummary(
         run_id=run_id,
         source=source,
         status="success",
-        database=str(db_path),
+        database=database_file(connection),
         seconds=time.perf_counter() - started,
         datasets=counts,
         files=batch.files,
@@ -158,20 +152,32 @@ def run_ingest(
     )
 
 
-def _mark_failed(db_path: Path, run_id: str, error: BaseException) -> None:
-    """Record the failure; if even that is impossible (database held), the run stays 'running'."""
-    message = f"{type(error).__name__}: {error}"[:2000]
-    try:
-        connection = warehouse.connect(db_path)
-    except Exception:
-        return
+def mark_interrupted_runs(connection: duckdb.DuckDBPyConnection) -> int:
+    """Runs still 'running' when a new one starts were killed: record them as 'interrupted'."""
+    found = connection.execute("select count(*) from raw.ingest_runs where status = 'running'").fetchone()[0]
+    if found:
+        connection.execute(
+            "update raw.ingest_runs set status = 'interrupted', "
+            "message = 'the process ended before committing; nothing it read was loaded' "
+            "where status = 'running'"
+        )
+    return found
+
+
+def _mark_unfinished(connection: duckdb.DuckDBPyConnection, run_id: str, error: BaseException) -> None:
+    """Record a run that stopped: 'interrupted' after Ctrl-C, else 'failed' with the error. If even that
+    write fails (the database is gone or full), the run stays 'running' and the next run marks it."""
+    if is_interrupt(error):
+        status, message = "interrupted", "interrupted (Ctrl-C); nothing it read was loaded"
+    else:
+        status, message = "failed", f"{type(error).__name__}: {error}"[:2000]
     try:
         connection.execute(
-            "update raw.ingest_runs set status = 'failed', finished_at = now(), message = ? where run_id = ?",
-            [message, run_id],
+            "update raw.ingest_runs set status = ?, finished_at = now(), message = ? where run_id = ?",
+            [status, message, run_id],
         )
-    finally:
-        connection.close()
+    except duckdb.Error:
+        return
 
 
 def _write(
@@ -183,10 +189,10 @@ def _write(
     report: Reporter,
 ) -> list[DatasetCounts]:
     counts: list[DatasetCounts] = []
-    with warehouse.transaction(connection):
+    with transaction(connection):
         kinds = list(dict.fromkeys([*validated, *batch.prerejected]))
         for kind in kinds:
-            dataset = DATASETS[kind]
+            dataset = RAW_DATASETS[kind]
             result = validated.get(kind)
             prerejected = batch.prerejected.get(kind)
             entry = DatasetCounts(dataset=kind)

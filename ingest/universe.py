@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.config import seeds_dir
 from ingest.errors import UnknownTickerError
+
+#: The dbt seeds folder that holds the universe.
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 UNIVERSE_COLUMNS = (
     "ticker",
@@ -30,7 +32,7 @@ LISTS = ("all", "master", "alpha76", "cross_asset")
 
 def load_universe(directory: Path | None = None) -> pd.DataFrame:
     """The merged universe as a DataFrame with `UNIVERSE_COLUMNS`, sorted by ticker."""
-    folder = directory or seeds_dir()
+    folder = directory or SEEDS_DIR
     master = pd.read_csv(folder / "universe_master.csv", dtype=str, keep_default_na=False)
     alpha = pd.read_csv(folder / "universe_alpha76.csv", dtype=str, keep_default_na=False)
     cross = pd.read_csv(folder / "cross_asset_series.csv", dtype=str, keep_default_na=False)

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ingest.frames import FRAME_COLUMNS
-from ingest.warehouse import DATASETS, Dataset
+from store import RAW_DATASETS, Dataset
 
 TICKER_PATTERN = r"^[A-Z0-9\^][A-Z0-9.\^=_\-]{0,19}$"
 PRICE_FIELDS = ("open", "high", "low", "close")
@@ -203,7 +203,7 @@ def rules_for(dataset: str) -> list[Rule]:
                 lambda today: [expectations.ExpectColumnValuesToBeBetween(column="value", min_value=0)],
             ),
         ]
-    raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
+    raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(RAW_DATASETS)}")
 
 
 def _parse_expression(column: str, sql_type: str, dataset: str) -> str:
@@ -262,7 +262,7 @@ def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None
     Returns a `Validated` with `accepted` (typed, the dataset's columns + source_file, line_number) and
     `rejects` (row_id, source_file, line_number, ticker, record_date, rule, detail, record).
     """
-    dataset = DATASETS[kind]
+    dataset = RAW_DATASETS[kind]
     today = today or dt.date.today()
     date_field = DATE_FIELDS[kind]
     columns = list(FRAME_COLUMNS[kind])

@@ -23,6 +23,29 @@ needs_shared_data = pytest.mark.skipif(
 )
 
 
+def run_job(job, db_path: Path, *args, **kwargs):
+    """Run a job that takes the store's connection first (`ingest.jobs.ingest_*`, `ml.training.train_model`, ...)
+    on its own read-write connection to `db_path`, as the command line does."""
+    import store
+
+    connection = store.connect(db_path)
+    try:
+        return job(connection, *args, **kwargs)
+    finally:
+        connection.close()
+
+
+def read_job(job, db_path: Path, *args, **kwargs):
+    """`run_job` on a read-only connection (for readers such as `ml.edge.analysis.run_edge_analysis`)."""
+    import store
+
+    connection = store.connect(db_path, read_only=True)
+    try:
+        return job(connection, *args, **kwargs)
+    finally:
+        connection.close()
+
+
 def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `python -m ...` in a child process from the project root, capturing output."""
     return subprocess.run(

@@ -8,7 +8,7 @@ import shutil
 
 import duckdb
 import pytest
-from helpers import MARKET_DIR, SP500_DIR, TRUNCATION_CUTOFF, dbt_build
+from helpers import MARKET_DIR, SP500_DIR, TRUNCATION_CUTOFF, dbt_build, run_job
 
 from ingest import jobs
 
@@ -20,7 +20,7 @@ def synthetic_store(tmp_path_factory):
     """A synthetic market (seed 7, 30 equities + ETFs + cross-asset series, 3 years) built by dbt."""
     folder = tmp_path_factory.mktemp("synthetic_store")
     db_path = folder / "store.duckdb"
-    jobs.ingest_synthetic(db_path, seed=7, years=3, n_tickers=30, end=SYNTHETIC_END)
+    run_job(jobs.ingest_synthetic, db_path, seed=7, years=3, n_tickers=30, end=SYNTHETIC_END)
     result = dbt_build(db_path, folder)
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path
@@ -33,7 +33,7 @@ def real_store(tmp_path_factory):
         pytest.skip("../shared/data is not present")
     folder = tmp_path_factory.mktemp("real_store")
     db_path = folder / "store.duckdb"
-    jobs.ingest_files(db_path, [str(SP500_DIR), str(MARKET_DIR)])
+    run_job(jobs.ingest_files, db_path, [str(SP500_DIR), str(MARKET_DIR)])
     result = dbt_build(db_path, folder)
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path

@@ -6,7 +6,7 @@ import datetime as dt
 
 import duckdb
 import pytest
-from helpers import MARKET_DIR, SP500_DIR, dbt_build, needs_shared_data
+from helpers import MARKET_DIR, SP500_DIR, dbt_build, needs_shared_data, run_job
 
 from ingest import jobs
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def synthetic_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synthetic_dbt")
     db_path = folder / "store.duckdb"
-    jobs.ingest_synthetic(db_path, seed=7, years=1.5, n_tickers=12, end=dt.date(2024, 6, 28))
+    run_job(jobs.ingest_synthetic, db_path, seed=7, years=1.5, n_tickers=12, end=dt.date(2024, 6, 28))
     result = dbt_build(db_path, folder)
     return db_path, result
 
@@ -62,7 +62,7 @@ def test_dim_tickers_holds_the_universe_and_the_loaded_series(synthetic_db):
 
 def test_a_bad_row_that_bypasses_ingest_fails_the_data_tests(tmp_path):
     db_path = tmp_path / "bad.duckdb"
-    jobs.ingest_synthetic(db_path, seed=1, years=0.5, n_tickers=3, end=dt.date(2024, 6, 28))
+    run_job(jobs.ingest_synthetic, db_path, seed=1, years=0.5, n_tickers=3, end=dt.date(2024, 6, 28))
     with duckdb.connect(str(db_path)) as connection:
         connection.execute(
             "insert into raw.prices values "
@@ -76,7 +76,7 @@ def test_a_bad_row_that_bypasses_ingest_fails_the_data_tests(tmp_path):
 @needs_shared_data
 def test_dbt_build_passes_on_the_shared_real_data(tmp_path):
     db_path = tmp_path / "real.duckdb"
-    jobs.ingest_files(db_path, [str(SP500_DIR), str(MARKET_DIR)])
+    run_job(jobs.ingest_files, db_path, [str(SP500_DIR), str(MARKET_DIR)])
     result = dbt_build(db_path, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     not_in_universe = query(db_path, "select count(*) from marts.dim_tickers where not in_universe")[0][0]

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_features_close, dbt_build, non_null_counts, read
+from helpers import assert_features_close, dbt_build, non_null_counts, read, run_job
 
 from ingest import jobs
 
@@ -148,7 +148,7 @@ def prices_only_store(tmp_path_factory):
     """A small synthetic market with prices only: no sentiment, no events, no ^VIX and no BTC-USD."""
     folder = tmp_path_factory.mktemp("prices_only")
     db_path = folder / "store.duckdb"
-    jobs.ingest_synthetic(db_path, seed=5, years=1, n_tickers=4, end=dt.date(2024, 6, 28))
+    run_job(jobs.ingest_synthetic, db_path, seed=5, years=1, n_tickers=4, end=dt.date(2024, 6, 28))
     with duckdb.connect(str(db_path)) as connection:
         for table in ("sentiment", "earnings", "analyst_actions", "insider_trades"):
             connection.execute(f"delete from raw.{table}")

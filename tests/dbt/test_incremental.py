@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import dbt_build, read
+from helpers import dbt_build, read, run_job
 
 from ingest import jobs
 
@@ -34,7 +34,7 @@ def stores(tmp_path_factory):
     full = folder / "full.duckdb"
     # 8.5 years (~2,200 rows): the new day falls in the third 1,000-row epoch of the technical family's
     # smoothing, so its incremental read really starts mid-history (technical_lookback_rows).
-    jobs.ingest_synthetic(full, seed=11, years=8.5, n_tickers=8, end=dt.date(2024, 12, 31))
+    run_job(jobs.ingest_synthetic, full, seed=11, years=8.5, n_tickers=8, end=dt.date(2024, 12, 31))
     daily = folder / "daily.duckdb"
     shutil.copy(full, daily)
     with duckdb.connect(str(full), read_only=True) as connection:

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_features_close, dbt_build, non_null_counts, read
+from helpers import assert_features_close, dbt_build, non_null_counts, read, run_job
 
 from ingest import jobs
 
@@ -111,7 +111,7 @@ def hand_made_store(tmp_path_factory):
     """A small synthetic market whose sentiment is replaced by a hand-made series for one ticker."""
     folder = tmp_path_factory.mktemp("sentiment_hand_made")
     db_path = folder / "store.duckdb"
-    jobs.ingest_synthetic(db_path, seed=3, years=0.25, n_tickers=2, end=dt.date(2024, 6, 28))
+    run_job(jobs.ingest_synthetic, db_path, seed=3, years=0.25, n_tickers=2, end=dt.date(2024, 6, 28))
     with duckdb.connect(str(db_path)) as connection:
         ticker, dates = connection.execute(
             "select ticker, list(trade_date order by trade_date) from raw.prices "

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib  # the reference implementation: the `ta-lib` package (a test dependency, not optional)
-from helpers import dbt_build, read
+from helpers import dbt_build, read, run_job
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ingest import jobs
@@ -307,7 +307,7 @@ def edge_store(tmp_path_factory) -> Path:
     write_prices(files, "LONG", open_, high, low, close)
     write_prices(files, "SHORT", *(series[:SHORT_ROWS] for series in (open_, high, low, close)))
     db_path = folder / "edge.duckdb"
-    jobs.ingest_files(db_path, [str(files / f"{ticker}.csv") for ticker in ("FLAT", "RISE", "LONG", "SHORT")])
+    run_job(jobs.ingest_files, db_path, [str(files / f"{ticker}.csv") for ticker in ("FLAT", "RISE", "LONG", "SHORT")])
     result = dbt_build(db_path, folder, "--select", "+int_features__technical")
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path

@@ -9,7 +9,7 @@ import sys
 import time
 
 import duckdb
-from helpers import PROJECT_DIR
+from helpers import PROJECT_DIR, run_job
 
 from ingest import jobs
 
@@ -23,12 +23,12 @@ def snapshot(db_path) -> dict[str, object]:
 
 
 def test_killing_an_ingest_mid_transaction_changes_nothing(db_path):
-    jobs.ingest_synthetic(db_path, seed=1, years=1, n_tickers=5)
+    run_job(jobs.ingest_synthetic, db_path, seed=1, years=1, n_tickers=5)
     before = snapshot(db_path)
 
     # A bigger, different market, so the killed run would have changed almost every table.
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "synthetic", "--seed", "2", "--tickers", "300", "--db", str(db_path)],
+        [sys.executable, "-m", "ingest", "synthetic", "--seed", "2", "--n-tickers", "300", "--db", str(db_path)],
         cwd=PROJECT_DIR,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -50,7 +50,7 @@ def test_killing_an_ingest_mid_transaction_changes_nothing(db_path):
         statuses = connection.execute("select status from raw.ingest_runs order by started_at").fetchall()
     assert statuses == [("success",), ("running",)]
 
-    jobs.ingest_synthetic(db_path, seed=1, years=1, n_tickers=5)
+    run_job(jobs.ingest_synthetic, db_path, seed=1, years=1, n_tickers=5)
     assert snapshot(db_path) == before
     with duckdb.connect(str(db_path), read_only=True) as connection:
         statuses = connection.execute("select status from raw.ingest_runs order by started_at").fetchall()

@@ -7,6 +7,7 @@ import json
 
 import duckdb
 import pytest
+from helpers import run_job
 from yahoo_fakes import FakeTicker, FakeYahoo, earnings_dates, history
 
 from ingest import jobs
@@ -30,7 +31,9 @@ def test_yahoo_prices_and_earnings_load_then_fetch_incrementally(db_path):
         insider=None,
     )
     client = FakeYahoo({"AAPL": history(DAYS[:3]), "SPY": history(DAYS[:3], base=400)}, tickers={"AAPL": aapl})
-    first = jobs.ingest_yahoo(db_path, tickers=["AAPL", "SPY"], start=D(2024, 1, 1), end=D(2024, 1, 4), client=client)
+    first = run_job(
+        jobs.ingest_yahoo, db_path, tickers=["AAPL", "SPY"], start=D(2024, 1, 1), end=D(2024, 1, 4), client=client
+    )
     assert first.rows_read == first.rows_loaded + first.rows_rejected
     assert count(db_path, "select ticker, count(*) from raw.prices group by 1 order by 1") == [
         ("AAPL", 3),
@@ -43,7 +46,9 @@ def test_yahoo_prices_and_earnings_load_then_fetch_incrementally(db_path):
 
     client.histories = {"AAPL": history(DAYS), "SPY": history(DAYS, base=400)}
     client.download_calls.clear()
-    second = jobs.ingest_yahoo(db_path, tickers=["AAPL", "SPY"], end=D(2024, 1, 8), include_events=False, client=client)
+    second = run_job(
+        jobs.ingest_yahoo, db_path, tickers=["AAPL", "SPY"], end=D(2024, 1, 8), include_events=False, client=client
+    )
     # Both tickers resume at their last stored date (2024-01-04), in one bulk call.
     assert client.download_calls == [(["AAPL", "SPY"], D(2024, 1, 4), D(2024, 1, 9))]
     prices = next(d for d in second.datasets if d.dataset == "prices")
@@ -52,7 +57,8 @@ def test_yahoo_prices_and_earnings_load_then_fetch_incrementally(db_path):
 
 def test_yahoo_empty_ticker_is_reported_in_the_notes(db_path):
     client = FakeYahoo({"AAPL": history(DAYS)})
-    summary = jobs.ingest_yahoo(
+    summary = run_job(
+        jobs.ingest_yahoo,
         db_path,
         tickers=["AAPL", "HOOD"],
         start=D(2024, 1, 1),
@@ -65,8 +71,9 @@ def test_yahoo_empty_ticker_is_reported_in_the_notes(db_path):
 
 def test_unknown_ticker_is_refused_unless_allowed(db_path):
     with pytest.raises(UnknownTickerError, match="ZZZZ"):
-        jobs.ingest_yahoo(db_path, tickers=["ZZZZ"], client=FakeYahoo())
-    summary = jobs.ingest_yahoo(
+        run_job(jobs.ingest_yahoo, db_path, tickers=["ZZZZ"], client=FakeYahoo())
+    summary = run_job(
+        jobs.ingest_yahoo,
         db_path,
         tickers=["ZZZZ"],
         allow_unknown=True,
@@ -81,7 +88,7 @@ def test_unknown_ticker_is_refused_unless_allowed(db_path):
 def test_sentiment_from_a_file_and_from_the_api(db_path, tmp_path, monkeypatch):
     path = tmp_path / "sentiment.csv"
     path.write_text("ticker,date,sentiment,count\nAAPL.US,2024-01-02,0.4,3\nAAPL.US,2024-01-03,1.7,3\n")
-    summary = jobs.ingest_sentiment(db_path, file=str(path))
+    summary = run_job(jobs.ingest_sentiment, db_path, file=str(path))
     assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (2, 1, 1)
 
     monkeypatch.setenv("EODHD_API_KEY", "secret-key")
@@ -92,8 +99,8 @@ def test_sentiment_from_a_file_and_from_the_api(db_path, tmp_path, monkeypatch):
         urls.append(url)
         return json.dumps(body).encode()
 
-    summary = jobs.ingest_sentiment(
-        db_path, tickers=["MSFT"], start=D(2024, 1, 1), end=D(2024, 1, 5), http_get=http_get
+    summary = run_job(
+        jobs.ingest_sentiment, db_path, tickers=["MSFT"], start=D(2024, 1, 1), end=D(2024, 1, 5), http_get=http_get
     )
     assert summary.rows_loaded == 1 and "s=MSFT.US" in urls[0]
     assert count(db_path, "select ticker, sentiment_score from raw.sentiment order by 1") == [
@@ -104,15 +111,27 @@ def test_sentiment_from_a_file_and_from_the_api(db_path, tmp_path, monkeypatch):
 
 def test_a_readjusted_history_triggers_a_full_refresh_of_that_ticker(db_path):
     client = FakeYahoo({"AAPL": history(DAYS[:3]), "SPY": history(DAYS[:3], base=400)})
-    jobs.ingest_yahoo(
-        db_path, tickers=["AAPL", "SPY"], start=D(2024, 1, 1), end=D(2024, 1, 4), include_events=False, client=client
+    run_job(
+        jobs.ingest_yahoo,
+        db_path,
+        tickers=["AAPL", "SPY"],
+        start=D(2024, 1, 1),
+        end=D(2024, 1, 4),
+        include_events=False,
+        client=client,
     )
     dividend = history(DAYS)
     dividend["Adj Close"] = dividend["Close"] * 0.97  # a new dividend rescales every earlier adjusted close
     client.histories = {"AAPL": dividend, "SPY": history(DAYS, base=400)}
     client.download_calls.clear()
-    summary = jobs.ingest_yahoo(
-        db_path, tickers=["AAPL", "SPY"], start=D(2024, 1, 1), end=D(2024, 1, 8), include_events=False, client=client
+    summary = run_job(
+        jobs.ingest_yahoo,
+        db_path,
+        tickers=["AAPL", "SPY"],
+        start=D(2024, 1, 1),
+        end=D(2024, 1, 8),
+        include_events=False,
+        client=client,
     )
     assert client.download_calls[-1] == (["AAPL"], D(2024, 1, 1), D(2024, 1, 9))
     assert any("full refresh after a dividend or split: AAPL" in note for note in summary.notes)

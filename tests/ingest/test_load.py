@@ -9,11 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import run_job
 
 from ingest import jobs, load
 from ingest.cli import main
-from ingest.errors import DatabaseLockedError
-from ingest.warehouse import connect, ensure_schema
+from store import DatabaseLockedError, connect, create_tables
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
 GOOD = "2020-01-02,10,11,9,10.5,10.4,100\n2020-01-03,10,11,9,10.6,10.5,100\n"
@@ -46,7 +46,7 @@ def price_dir(tmp_path: Path) -> Path:
 
 
 def test_counts_balance_and_bad_rows_are_quarantined(db_path, price_dir):
-    summary = jobs.ingest_files(db_path, [str(price_dir)])
+    summary = run_job(jobs.ingest_files, db_path, [str(price_dir)])
     assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (7, 4, 3)
     assert summary.datasets[0].reject_rules == {"high_below_low": 1, "negative_volume": 1, "duplicate_key": 1}
     with duckdb.connect(str(db_path), read_only=True) as connection:
@@ -61,18 +61,18 @@ def test_counts_balance_and_bad_rows_are_quarantined(db_path, price_dir):
 
 
 def test_loading_the_same_input_twice_leaves_the_tables_identical(db_path, price_dir):
-    jobs.ingest_files(db_path, [str(price_dir)])
+    run_job(jobs.ingest_files, db_path, [str(price_dir)])
     before = snapshot(db_path)
-    second = jobs.ingest_files(db_path, [str(price_dir)])
+    second = run_job(jobs.ingest_files, db_path, [str(price_dir)])
     assert snapshot(db_path) == before
     assert (second.datasets[0].rows_inserted, second.datasets[0].rows_unchanged) == (0, 4)
     assert runs(db_path) == [("success", 7, 4, 3, 4, 0, 0), ("success", 7, 4, 3, 0, 0, 4)]
 
 
 def test_a_changed_value_replaces_the_row_and_records_the_run(db_path, price_dir):
-    jobs.ingest_files(db_path, [str(price_dir)])
+    run_job(jobs.ingest_files, db_path, [str(price_dir)])
     (price_dir / "BBB.csv").write_text(HEADER + GOOD.replace("10.6,10.5", "10.7,10.6"))
-    summary = jobs.ingest_files(db_path, [str(price_dir)])
+    summary = run_job(jobs.ingest_files, db_path, [str(price_dir)])
     assert (summary.datasets[0].rows_inserted, summary.datasets[0].rows_updated) == (0, 1)
     with duckdb.connect(str(db_path), read_only=True) as connection:
         close, run_id = connection.execute(
@@ -82,7 +82,7 @@ def test_a_changed_value_replaces_the_row_and_records_the_run(db_path, price_dir
 
 
 def test_a_failure_during_the_write_rolls_everything_back(db_path, price_dir, monkeypatch):
-    jobs.ingest_files(db_path, [str(price_dir)])
+    run_job(jobs.ingest_files, db_path, [str(price_dir)])
     before = snapshot(db_path)
     (price_dir / "CCC.csv").write_text(HEADER + GOOD)
 
@@ -91,7 +91,7 @@ def test_a_failure_during_the_write_rolls_everything_back(db_path, price_dir, mo
 
     monkeypatch.setattr(load, "_insert_results", explode)  # runs after the upsert, inside the transaction
     with pytest.raises(RuntimeError, match="disk on fire"):
-        jobs.ingest_files(db_path, [str(price_dir)])
+        run_job(jobs.ingest_files, db_path, [str(price_dir)])
     assert snapshot(db_path) == before
     with duckdb.connect(str(db_path), read_only=True) as connection:
         status, message = connection.execute(
@@ -102,12 +102,12 @@ def test_a_failure_during_the_write_rolls_everything_back(db_path, price_dir, mo
 
 def test_a_run_left_running_is_marked_interrupted_by_the_next(db_path, price_dir):
     connection = connect(db_path)
-    ensure_schema(connection)
+    create_tables(connection, "raw")
     connection.execute(
         "insert into raw.ingest_runs (run_id, source, started_at, status) values ('dead', 'csv', now(), 'running')"
     )
     connection.close()
-    jobs.ingest_files(db_path, [str(price_dir)])
+    run_job(jobs.ingest_files, db_path, [str(price_dir)])
     with duckdb.connect(str(db_path), read_only=True) as connection:
         assert connection.execute("select status from raw.ingest_runs where run_id = 'dead'").fetchone() == (
             "interrupted",
@@ -117,7 +117,7 @@ def test_a_run_left_running_is_marked_interrupted_by_the_next(db_path, price_dir
 def test_missing_file_is_one_line_error_from_the_cli(db_path, tmp_path, capsys):
     code = main(["csv", str(tmp_path / "nope" / "*.csv"), "--db", str(db_path)])
     err = capsys.readouterr().err.strip()
-    assert code == 2
+    assert code == 1
     assert err.startswith("error: No price files found") and "\n" not in err
 
 
@@ -136,12 +136,15 @@ def test_a_database_held_by_another_process_gives_one_clear_line(db_path, price_
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
-        with pytest.raises(DatabaseLockedError, match="is in use by another process"):
+        with pytest.raises(DatabaseLockedError, match="is in use by another process") as raised:
             connect(db_path)
+        # DuckDB 2 names the holding program and its PID: the message passes both on.
+        assert raised.value.pid == holder.pid and raised.value.program
+        assert f"PID {holder.pid}" in str(raised.value)
         code = main(["csv", str(price_dir), "--db", str(db_path)])
         err = capsys.readouterr().err.strip().splitlines()
-        assert code == 2
-        assert err[-1].startswith(f"error: The database {db_path} is in use by another process")
-        assert "try again" in err[-1]
+        assert code == 1
+        assert err[-1].startswith(f"error: The database {db_path} is in use by another process (")
+        assert f"PID {holder.pid}" in err[-1] and "try again" in err[-1]
     finally:
         holder.communicate("", timeout=30)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ingest.config import seeds_dir
 from ingest.errors import UnknownTickerError
-from ingest.universe import load_universe, select_tickers
+from ingest.universe import SEEDS_DIR, load_universe, select_tickers
 
 SECTOR_ETFS = {"XLK", "XLF", "XLV", "XLY", "XLP", "XLE", "XLI", "XLB", "XLU", "XLRE", "XLC"}
 
 
 def test_list_sizes_and_overlap():
-    master = pd.read_csv(seeds_dir() / "universe_master.csv")
-    alpha = pd.read_csv(seeds_dir() / "universe_alpha76.csv")
+    master = pd.read_csv(SEEDS_DIR / "universe_master.csv")
+    alpha = pd.read_csv(SEEDS_DIR / "universe_alpha76.csv")
     assert len(master) == 94 and master["ticker"].is_unique
     assert len(alpha) == 76 and alpha["ticker"].is_unique
     assert len(set(master["ticker"]) & set(alpha["ticker"])) == 15
@@ -22,7 +21,7 @@ def test_list_sizes_and_overlap():
 
 
 def test_master_list_composition():
-    master = pd.read_csv(seeds_dir() / "universe_master.csv")
+    master = pd.read_csv(SEEDS_DIR / "universe_master.csv")
     assert set(master.loc[master["is_portfolio"], "ticker"]) == {"KDK", "HOOD", "BA", "WMT"}
     assert set(master.loc[master["is_recently_sold"], "ticker"]) == {"AAPL", "YYAI", "SERV"}
     etfs = set(master.loc[master["asset_class"] == "etf", "ticker"])
@@ -31,7 +30,7 @@ def test_master_list_composition():
 
 
 def test_alpha76_flags_and_themes():
-    alpha = pd.read_csv(seeds_dir() / "universe_alpha76.csv")
+    alpha = pd.read_csv(SEEDS_DIR / "universe_alpha76.csv")
     assert alpha["is_ark_held"].sum() == 42
     assert alpha["has_near_term_catalyst"].sum() == 23
     assert set(alpha["theme"]) == {"autonomous", "space", "biotech", "green_energy", "fintech", "software"}

@@ -1,0 +1,116 @@
+"""`python -m ingest` follows the command-line convention: exit 0 / 1 / 2 / 130, one-line errors, Ctrl-C leaves
+the database as it was, and names that come from data are printed literally."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+from helpers import PROJECT_DIR, run_job, run_module
+
+from ingest import jobs
+
+HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+ROWS = "2020-01-02,10,11,9,10.5,10.4,100\n2020-01-03,10,11,9,10.6,10.5,100\n2020-01-06,10,8,9,10.5,10.4,100\n"
+
+
+def one_line_error(result: subprocess.CompletedProcess, status: int) -> str:
+    assert result.returncode == status, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error:")
+    return lines[-1]
+
+
+def test_a_run_exits_0_and_prints_its_summary(db_path):
+    result = run_module("ingest", "synthetic", "--n-tickers", "3", "--years", "0.5", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(balanced)" in result.stdout and "rows read" in result.stdout
+    listed = run_module("ingest", "runs", "--last", "1", "--db", str(db_path))
+    assert listed.returncode == 0 and "synthetic" in listed.stdout and "success" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("synthetic", "--n-tickers", "-5"),
+        ("synthetic", "--years", "0"),
+        ("synthetic", "--seed", "-1"),
+        ("synthetic", "--tickers", "5"),  # a count is --n-tickers; --tickers is a list, and not for synthetic
+        ("runs", "--last", "-1"),
+        ("yfinance", "--chunk-size", "0"),
+        ("yfinance", "--start", "2020-02-30"),
+        ("csv",),
+        ("nonsense",),
+    ],
+)
+def test_bad_arguments_are_usage_errors(db_path, arguments):
+    result = run_module("ingest", *arguments, "--db", str(db_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "usage: python -m ingest" in result.stderr
+    assert not db_path.exists()
+
+
+def test_a_failed_run_is_one_line_and_exit_1(tmp_path):
+    missing = one_line_error(run_module("ingest", "csv", str(tmp_path / "none" / "*.csv")), 1)
+    assert "No price files found" in missing
+    directory = one_line_error(run_module("ingest", "synthetic", "--db", str(tmp_path)), 1)
+    assert "is not a DuckDB database (it is a directory)" in directory
+    not_duckdb = tmp_path / "prices.csv"
+    not_duckdb.write_text(HEADER + ROWS)
+    line = one_line_error(run_module("ingest", "synthetic", "--db", str(not_duckdb)), 1)
+    assert "is not a DuckDB database" in line and not_duckdb.read_text() == HEADER + ROWS
+
+
+def test_a_markup_looking_file_name_is_printed_literally(tmp_path, db_path):
+    folder = tmp_path / "prices["
+    folder.mkdir()
+    (folder / "]2020.csv").write_text(HEADER + ROWS)
+    (folder / "[bold]x[red].csv").write_text("Date,Close\n2020-01-02,1\n")  # missing columns: listed by name
+    name = f"{tmp_path}/prices[/]2020.csv"
+    result = run_module("ingest", "csv", name, str(folder / "[bold]x[red].csv"), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert f"reading {name}" in result.stderr  # the stage line, as given
+    assert "[bold]x[red].csv is missing required column(s)" in result.stdout
+    # "]2020" is not a ticker: its rows are quarantined, under the file name exactly as given.
+    assert "rejected prices: bad_ticker 3" in result.stdout
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        rejected = connection.execute("select distinct source_file, rule from raw.rejects order by rule").fetchall()
+    assert rejected == [(name, "bad_ticker"), (str(folder / "[bold]x[red].csv"), "missing_required_columns")]
+
+
+def snapshot(db_path) -> dict:
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        return {
+            table: connection.execute(f"select count(*), sum(hash(columns(*))) from raw.{table}").fetchall()
+            for table in ("prices", "sentiment", "earnings", "analyst_actions", "insider_trades", "rejects")
+        }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["generating the synthetic market", "upserting prices"])
+def test_ctrl_c_exits_130_with_one_line_and_leaves_the_database_as_it_was(db_path, stage):
+    run_job(jobs.ingest_synthetic, db_path, seed=1, years=1, n_tickers=5)
+    before = snapshot(db_path)
+    command = [sys.executable, "-m", "ingest", "synthetic", "--seed", "2", "--n-tickers", "300", "--db", str(db_path)]
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, deadline = [], time.monotonic() + 240
+    for line in process.stderr:
+        seen.append(line)
+        if stage in line:
+            process.send_signal(signal.SIGINT)
+            break
+        assert time.monotonic() < deadline, "the ingest never reached the stage"
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, "".join(seen) + rest
+    assert "Traceback" not in rest
+    assert rest.strip().splitlines()[-1].startswith("interrupted: nothing from this run was loaded")
+    assert snapshot(db_path) == before
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        statuses = connection.execute("select status from raw.ingest_runs order by started_at").fetchall()
+    assert statuses == [("success",), ("interrupted",)]
