@@ -1,8 +1,10 @@
-"""Reading the feature mart for training: DuckDB -> Arrow -> pandas/numpy, no CSV round trip.
+"""Reading the marts for training: DuckDB -> Arrow -> pandas/numpy, no CSV round trip.
 
 `load_training_examples` reads `marts.fct_training_examples` (features v1 + labels + regime, only rows
 whose label is known) in time order. The label columns and the bookkeeping columns are kept apart from
 the feature columns, so a label can never be fed to a model as a feature by accident.
+`label_horizon` reads the label's horizon from `marts.dim_labels`, where dbt wrote the one dbt var
+(`label_horizon_days`) that defines it.
 """
 
 from __future__ import annotations
@@ -10,20 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from ml.errors import MLError
-from ml.registry import open_warehouse
+from store import MissingRelationError, database_file, require_relation
 
 MART_RELATION = "marts.fct_training_examples"
+LABELS_RELATION = "marts.dim_labels"
 MART_VERSION = "fct_features_v1"
-LABEL_COLUMNS = ("fwd_ret_5d", "label_up_5d", "label_known_date")
+LABEL = "label_up_5d"
+FORWARD_RETURN = "fwd_ret_5d"
+LABEL_COLUMNS = (FORWARD_RETURN, LABEL, "label_known_date")
 KEY_COLUMNS = ("ticker", "trade_date")
 REGIME_COLUMNS = ("trend_state", "vol_state", "regime_id")
+REGIME = "regime_id"
+BUILD_HINT = "run `dbt build` first"
 
 
 @dataclass
@@ -36,15 +41,16 @@ class TrainingData:
 
     @property
     def features(self) -> pd.DataFrame:
-        return self.frame[self.feature_columns]
+        """The feature columns, indexed by `trade_date` (so an estimator can purge by date)."""
+        return self.frame[self.feature_columns].set_axis(pd.DatetimeIndex(self.frame["trade_date"]), axis=0)
 
     @property
     def labels(self) -> np.ndarray:
-        return self.frame["label_up_5d"].to_numpy(dtype=np.int8)
+        return self.frame[LABEL].to_numpy(dtype=np.int8)
 
     @property
     def regimes(self) -> np.ndarray:
-        return self.frame["regime_id"].to_numpy(dtype=float)
+        return self.frame[REGIME].to_numpy(dtype=float)
 
     def fingerprint(self) -> str:
         """A hash of the rows and columns trained on: same data, same fingerprint."""
@@ -55,38 +61,45 @@ class TrainingData:
         return digest.hexdigest()[:16]
 
 
-def load_training_examples(db_path: Path, *, start: dt.date | None = None, end: dt.date | None = None) -> TrainingData:
+def load_training_examples(
+    connection: duckdb.DuckDBPyConnection, *, start: dt.date | None = None, end: dt.date | None = None
+) -> TrainingData:
     """Rows of marts.fct_training_examples (optionally trade_date in [start, end]) ordered by date, ticker.
 
-    Raises `MLError` with what to do when the database or the mart is missing, or the file is locked.
+    Raises `store.MissingRelationError` (run `dbt build` first) when the mart is missing or empty.
     """
-    if not Path(db_path).exists():
-        raise MLError(f"{db_path} does not exist: run `python -m ingest synthetic` and `dbt build` first.")
-    connection = open_warehouse(db_path, read_only=True)
-    try:
-        try:
-            connection.execute(f"select 1 from {MART_RELATION} limit 1").fetchall()
-        except duckdb.CatalogException:
-            raise MLError(f"{db_path} has no {MART_RELATION}: run `dbt build` first.") from None
-        conditions, params = [], []
-        if start is not None:
-            conditions.append("trade_date >= ?")
-            params.append(start)
-        if end is not None:
-            conditions.append("trade_date <= ?")
-            params.append(end)
-        where = f"where {' and '.join(conditions)}" if conditions else ""
-        table = connection.sql(
-            f"select * from {MART_RELATION} {where} order by trade_date, ticker", params=params
-        ).to_arrow_table()
-    finally:
-        connection.close()
+    require_relation(connection, MART_RELATION, BUILD_HINT)
+    conditions, params = [], []
+    if start is not None:
+        conditions.append("trade_date >= ?")
+        params.append(start)
+    if end is not None:
+        conditions.append("trade_date <= ?")
+        params.append(end)
+    where = f"where {' and '.join(conditions)}" if conditions else ""
+    table = connection.execute(
+        f"select * from {MART_RELATION} {where} order by trade_date, ticker", params
+    ).to_arrow_table()
     frame = table.to_pandas()
     if frame.empty:
-        raise MLError(f"{MART_RELATION} in {db_path} has no rows with a known label: ingest more history.")
+        raise MissingRelationError(
+            database_file(connection),
+            f"labelled rows in {MART_RELATION}",
+            "ingest more history (a label is known only after its horizon) and run `dbt build`",
+        )
     for column in ("trade_date", "label_known_date"):
         frame[column] = pd.to_datetime(frame[column])
     excluded = set(LABEL_COLUMNS) | set(KEY_COLUMNS) | set(REGIME_COLUMNS)
     feature_columns = [c for c in frame.columns if c not in excluded]
     frame[feature_columns] = frame[feature_columns].astype("float64")
     return TrainingData(frame=frame, feature_columns=feature_columns)
+
+
+def label_horizon(connection: duckdb.DuckDBPyConnection, label: str = LABEL) -> int:
+    """The horizon in trading days of `label`, as dbt built it (`marts.dim_labels`, from the dbt var
+    `label_horizon_days`)."""
+    require_relation(connection, LABELS_RELATION, BUILD_HINT)
+    row = connection.execute(f"select horizon_days from {LABELS_RELATION} where label_name = ?", [label]).fetchone()
+    if row is None or row[0] is None:
+        raise MissingRelationError(database_file(connection), f"the label {label} in {LABELS_RELATION}", BUILD_HINT)
+    return int(row[0])

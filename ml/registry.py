@@ -1,83 +1,34 @@
-"""The model registry: everything a training run produces, stored in the warehouse's `ml` schema.
+"""The model registry: everything a training run produces, stored in the store's `ml` schema, and loading a
+trained model back.
 
-Tables (one transaction per run, so a failed run leaves nothing half written):
-- `ml.models`: one row per model: LightGBM model text and stacker (JSON; never pickle), parameters,
-  library versions, device requested and used, features, mart version, training-data fingerprint,
-  run id, the split dates and timestamps.
+Tables (their DDL is in `store.tables`; one transaction per run, so a failed run leaves nothing half written):
+- `ml.models`: one row per model: the meta-learner's state (`artifacts`: LightGBM model text and the stacker,
+  JSON; never pickle), parameters, library versions, device requested and used, features, mart version,
+  training-data fingerprint, run id, the split dates and timestamps.
 - `ml.metrics`: (model_id, split, metric, value): AUC, log loss, Brier, ECE, IC and rank IC.
 - `ml.feature_importance`: the global model's gain importance per feature.
 - `ml.selected_features`: the selector's decisions (selected with rank, or dropped with the reason).
 - `ml.calibrators`: the probability calibrator's state (JSON) and its ECE before / after.
 - `ml.drift_baselines`: the drift detector's per-feature baseline from the training window (JSON).
+
+`load_trained_model(connection, model_id)` rebuilds a stored model (`TrainedModel`): its predictions are
+identical to the original's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 
-from ingest.errors import DatabaseLockedError
-from ingest.warehouse import connect, transaction
+from ml.calibration import ProbabilityCalibrator
+from ml.data import REGIME
 from ml.errors import MLError
-
-DDL = """
-create schema if not exists ml;
-create table if not exists ml.models (
-    model_id varchar primary key,
-    run_id varchar not null,
-    created_at timestamp not null,
-    mart_version varchar not null,
-    data_fingerprint varchar not null,
-    random_state integer,
-    device_requested varchar not null,
-    device_used varchar not null,
-    features varchar not null,
-    params varchar not null,
-    library_versions varchar not null,
-    artifacts varchar not null,
-    splits varchar not null,
-    training_seconds double
-);
-create table if not exists ml.metrics (
-    model_id varchar not null,
-    split varchar not null,
-    metric varchar not null,
-    value double,
-    primary key (model_id, split, metric)
-);
-create table if not exists ml.feature_importance (
-    model_id varchar not null,
-    feature varchar not null,
-    importance double not null,
-    importance_rank integer not null,
-    primary key (model_id, feature)
-);
-create table if not exists ml.selected_features (
-    model_id varchar not null,
-    feature varchar not null,
-    selected boolean not null,
-    selection_rank integer,
-    importance double,
-    reason varchar,
-    primary key (model_id, feature)
-);
-create table if not exists ml.calibrators (
-    model_id varchar primary key,
-    method varchar not null,
-    state varchar not null,
-    ece_before double,
-    ece_after double
-);
-create table if not exists ml.drift_baselines (
-    model_id varchar not null,
-    feature varchar not null,
-    baseline varchar not null,
-    primary key (model_id, feature)
-);
-"""
+from ml.learner import HierarchicalMetaLearner
+from store import create_tables, database_file, relation_exists, transaction
 
 
 @dataclass
@@ -107,115 +58,119 @@ class ModelRecord:
     drift_baselines: dict[str, dict]
 
 
-def open_warehouse(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Connect to the warehouse; a file held by another process is an `MLError` saying what to do."""
-    try:
-        return connect(Path(db_path), read_only=read_only)
-    except DatabaseLockedError as error:
-        raise MLError(str(error)) from None
-
-
-def create_tables(connection: duckdb.DuckDBPyConnection, ddl: str) -> None:
-    """Run `create ... if not exists` statements one by one (inside the caller's transaction)."""
-    for statement in (part.strip() for part in ddl.split(";")):
-        if statement:
-            connection.execute(statement)
-
-
-def save_model(db_path: Path, record: ModelRecord) -> None:
+def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord) -> None:
     """Write one model and everything about it, in one transaction."""
-    connection = open_warehouse(db_path)
-    try:
-        with transaction(connection):
-            create_tables(connection, DDL)
-            connection.execute(
-                "insert into ml.models values (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    with transaction(connection):
+        create_tables(connection, "ml")
+        connection.execute(
+            "insert into ml.models values (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record.model_id,
+                record.run_id,
+                record.mart_version,
+                record.data_fingerprint,
+                record.random_state,
+                record.device_requested,
+                record.device_used,
+                json.dumps(record.features),
+                json.dumps(record.params, sort_keys=True, default=str),
+                json.dumps(record.library_versions, sort_keys=True),
+                json.dumps(record.artifacts),
+                json.dumps(record.splits, sort_keys=True, default=str),
+                record.training_seconds,
+            ],
+        )
+        connection.executemany(
+            "insert into ml.metrics values (?, ?, ?, ?)",
+            [
+                [record.model_id, split, metric, value]
+                for split, values in record.metrics.items()
+                for metric, value in values.items()
+            ],
+        )
+        ranked = sorted(record.importance.items(), key=lambda item: -item[1])
+        connection.executemany(
+            "insert into ml.feature_importance values (?, ?, ?, ?)",
+            [[record.model_id, feature, float(value), rank] for rank, (feature, value) in enumerate(ranked, 1)],
+        )
+        connection.executemany(
+            "insert into ml.selected_features values (?, ?, ?, ?, ?, ?)",
+            [
                 [
                     record.model_id,
-                    record.run_id,
-                    record.mart_version,
-                    record.data_fingerprint,
-                    record.random_state,
-                    record.device_requested,
-                    record.device_used,
-                    json.dumps(record.features),
-                    json.dumps(record.params, sort_keys=True, default=str),
-                    json.dumps(record.library_versions, sort_keys=True),
-                    json.dumps(record.artifacts),
-                    json.dumps(record.splits, sort_keys=True, default=str),
-                    record.training_seconds,
-                ],
-            )
-            connection.executemany(
-                "insert into ml.metrics values (?, ?, ?, ?)",
-                [
-                    [record.model_id, split, metric, value]
-                    for split, values in record.metrics.items()
-                    for metric, value in values.items()
-                ],
-            )
-            ranked = sorted(record.importance.items(), key=lambda item: -item[1])
-            connection.executemany(
-                "insert into ml.feature_importance values (?, ?, ?, ?)",
-                [[record.model_id, feature, float(value), rank] for rank, (feature, value) in enumerate(ranked, 1)],
-            )
-            connection.executemany(
-                "insert into ml.selected_features values (?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        record.model_id,
-                        row["feature"],
-                        row["selected"],
-                        row.get("rank"),
-                        row.get("importance"),
-                        row.get("reason"),
-                    ]
-                    for row in record.selection
-                ],
-            )
-            connection.execute(
-                "insert into ml.calibrators values (?, ?, ?, ?, ?)",
-                [
-                    record.model_id,
-                    record.calibrator_method,
-                    json.dumps(record.calibrator_state),
-                    record.ece_before,
-                    record.ece_after,
-                ],
-            )
-            connection.executemany(
-                "insert into ml.drift_baselines values (?, ?, ?)",
-                [
-                    [record.model_id, feature, json.dumps(baseline)]
-                    for feature, baseline in record.drift_baselines.items()
-                ],
-            )
-    finally:
-        connection.close()
+                    row["feature"],
+                    row["selected"],
+                    row.get("rank"),
+                    row.get("importance"),
+                    row.get("reason"),
+                ]
+                for row in record.selection
+            ],
+        )
+        connection.execute(
+            "insert into ml.calibrators values (?, ?, ?, ?, ?)",
+            [
+                record.model_id,
+                record.calibrator_method,
+                json.dumps(record.calibrator_state),
+                record.ece_before,
+                record.ece_after,
+            ],
+        )
+        connection.executemany(
+            "insert into ml.drift_baselines values (?, ?, ?)",
+            [[record.model_id, feature, json.dumps(baseline)] for feature, baseline in record.drift_baselines.items()],
+        )
 
 
-def load_model_row(db_path: Path, model_id: str | None = None) -> dict:
-    """The stored row of `model_id` (default: the newest model) with its JSON fields decoded."""
-    connection = open_warehouse(db_path, read_only=True)
-    try:
-        try:
-            query = "select * from ml.models " + (
-                "where model_id = ?" if model_id else "order by created_at desc limit 1"
-            )
-            cursor = connection.execute(query, [model_id] if model_id else [])
-        except duckdb.CatalogException:
-            raise MLError(f"{db_path} holds no trained model: run `python -m ml.train` first.") from None
-        row = cursor.fetchone()
-        if row is None:
-            raise MLError(f"no model {model_id!r} in {db_path}" if model_id else f"no model in {db_path}")
-        names = [column[0] for column in cursor.description]
-        record = dict(zip(names, row, strict=True))
-        calibrator = connection.execute(
-            "select method, state from ml.calibrators where model_id = ?", [record["model_id"]]
-        ).fetchone()
-    finally:
-        connection.close()
+def load_model_row(connection: duckdb.DuckDBPyConnection, model_id: str | None = None) -> dict:
+    """The stored row of `model_id` (default: the newest model) with its JSON fields decoded, and its
+    calibrator's method and state."""
+    if not relation_exists(connection, "ml.models"):
+        raise MLError(f"{database_file(connection)} holds no trained model: run `python -m ml.train` first.")
+    query = "select * from ml.models " + ("where model_id = ?" if model_id else "order by created_at desc limit 1")
+    cursor = connection.execute(query, [model_id] if model_id else [])
+    row = cursor.fetchone()
+    if row is None:
+        where = database_file(connection)
+        raise MLError(
+            f"no model {model_id!r} in {where}: list them with `select model_id from ml.models`."
+            if model_id
+            else f"{where} holds no trained model: run `python -m ml.train` first."
+        )
+    names = [column[0] for column in cursor.description]
+    record = dict(zip(names, row, strict=True))
+    calibrator = connection.execute(
+        "select method, state from ml.calibrators where model_id = ?", [record["model_id"]]
+    ).fetchone()
     for key in ("features", "params", "library_versions", "artifacts", "splits"):
         record[key] = json.loads(record[key])
     record["calibrator_method"], record["calibrator_state"] = calibrator[0], json.loads(calibrator[1])
     return record
+
+
+@dataclass
+class TrainedModel:
+    """A model loaded back from the registry: selected features, the meta-learner and the calibrator."""
+
+    model_id: str
+    features: list[str]
+    learner: HierarchicalMetaLearner
+    calibrator: ProbabilityCalibrator
+
+    def predict_proba(self, frame: pd.DataFrame, *, calibrated: bool = True) -> np.ndarray:
+        """Probability of the label (up in the label's horizon) for each row of `frame` (features + regime_id)."""
+        raw = self.learner.predict(frame[[*self.features, REGIME]])
+        return self.calibrator.calibrate(raw) if calibrated else raw
+
+
+def load_trained_model(connection: duckdb.DuckDBPyConnection, model_id: str | None = None) -> TrainedModel:
+    """Rebuild a stored model (default: the newest) from its LightGBM text and calibrator state."""
+    return trained_model_from_row(load_model_row(connection, model_id))
+
+
+def trained_model_from_row(row: dict) -> TrainedModel:
+    """The model of a row that `load_model_row` returned."""
+    learner = HierarchicalMetaLearner.from_dict(row["artifacts"])
+    calibrator = ProbabilityCalibrator.from_dict(row["calibrator_state"])
+    return TrainedModel(model_id=row["model_id"], features=row["features"], learner=learner, calibrator=calibrator)

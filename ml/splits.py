@@ -6,8 +6,8 @@ about 60 / 15 / 10 / 15 % of the rows. Two rules keep later blocks out of earlie
 - **Purging:** a row is kept in its block only if its label was known (`label_known_date`) before the
   next block starts. Its 5-day label window then never overlaps a later block.
 - **Embargo:** each block after the first starts `embargo_days` trading dates after the previous one
-  ends (at least the 5-day label horizon), so the first rows of a block are not the direct continuation
-  of the last rows of the one before.
+  ends (at least the label horizon, which the caller reads from the store: `ml.data.label_horizon`), so
+  the first rows of a block are not the direct continuation of the last rows of the one before.
 
 Every fitted step (feature selection, models, calibration, drift baselines) is fitted on the block the
 training pipeline says, never on a later one.
@@ -22,7 +22,6 @@ import pandas as pd
 
 from ml.errors import MLError
 
-LABEL_HORIZON_DAYS = 5
 SPLIT_NAMES = ("train", "validation", "calibration", "test")
 
 
@@ -59,12 +58,21 @@ def purged_splits(
     trade_dates: pd.Series,
     label_known_dates: pd.Series,
     *,
+    horizon: int,
     fractions: tuple[float, float, float, float] = (0.6, 0.15, 0.1, 0.15),
-    embargo_days: int = LABEL_HORIZON_DAYS,
+    embargo_days: int | None = None,
 ) -> dict[str, Split]:
-    """Train / validation / calibration / test splits by date (see the module docstring)."""
-    if embargo_days < LABEL_HORIZON_DAYS:
-        raise MLError(f"embargo_days must be at least the {LABEL_HORIZON_DAYS}-day label horizon, got {embargo_days}")
+    """Train / validation / calibration / test splits by date (see the module docstring).
+
+    Parameters:
+        trade_dates, label_known_dates: per row, in any order.
+        horizon: the label's horizon in trading days.
+        fractions: shares of the rows in the four blocks.
+        embargo_days: trading dates dropped before each later block (default and minimum: `horizon`).
+    """
+    embargo_days = horizon if embargo_days is None else embargo_days
+    if embargo_days < horizon:
+        raise MLError(f"embargo_days must be at least the {horizon}-day label horizon, got {embargo_days}")
     trade = pd.to_datetime(trade_dates).to_numpy()
     dates, rows_per_date = np.unique(trade, return_counts=True)
     if len(dates) < 50 + 3 * embargo_days:
@@ -88,12 +96,13 @@ def walk_forward_folds(
     trade_dates: pd.Series,
     label_known_dates: pd.Series,
     *,
+    embargo_days: int,
     n_folds: int = 3,
-    embargo_days: int = LABEL_HORIZON_DAYS,
     min_train_fraction: float = 0.4,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Expanding-window folds over the given rows: train on everything up to a date (purged), validate on
-    the next block after an embargo. Returns (train_rows, validation_rows) position arrays."""
+    the next block after an embargo of `embargo_days` trading dates (at least the label horizon). Returns
+    (train_rows, validation_rows) position arrays."""
     dates = np.sort(pd.to_datetime(trade_dates).unique())
     trade = pd.to_datetime(trade_dates).to_numpy()
     known = pd.to_datetime(label_known_dates).to_numpy()

@@ -1,10 +1,12 @@
 """`python -m ml.train`: train, calibrate and store the meta-learner from the feature mart.
 
     python -m ml.train                       # the database of $FEATURE_STORE_DB or warehouse/feature_store.duckdb
-    python -m ml.train --device cpu --seed 7 --features 20
+    python -m ml.train --device cpu --seed 7 --n-features 20
 
 Prints progress for each step and ends with a short summary (AUC per split, ECE before/after
-calibration, top features, device, time). Users' errors print one line and exit with status 2.
+calibration, top features, device, time). Follows the command-line convention of `cli` (exit 0 / 1 / 2 /
+130, one-line errors). The database is held (read-write) for the whole run; the model is written at the
+end in one transaction, so an interrupted run stores nothing.
 """
 
 from __future__ import annotations
@@ -12,84 +14,78 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-from rich.table import Table
-
-from ingest.config import DB_ENV_VAR, DEFAULT_DB, database_path
+from cli import Terminal, run_command
+from cli.arguments import add_database_argument, positive_int, seed
 from ml.errors import MLError
-from ml.pipeline import TrainSummary, train_model
+from ml.formatting import number
+from ml.training import TrainSummary, train_model
+from store import connect, database_path
 
-_err = Console(stderr=True, highlight=False)
-_out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-
-
-def _say(message: str) -> None:
-    _err.print(f"• {message}")
-    sys.stderr.flush()
+INTERRUPTED = "no model was stored: the database is as it was before this command."
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=None, help=f"DuckDB file (default: ${DB_ENV_VAR} or {DEFAULT_DB})")
-    parser.add_argument("--seed", type=int, default=42, help="random state (default 42): same seed, same metrics")
+    add_database_argument(parser)
+    parser.add_argument("--seed", type=seed, default=42, help="random state (default 42): same seed, same metrics")
     parser.add_argument(
         "--device", choices=("auto", "cpu", "gpu", "cuda"), default="auto", help="LightGBM device (default auto)"
     )
-    parser.add_argument("--features", type=int, default=20, help="features to keep (default 20)")
+    parser.add_argument("--n-features", type=positive_int, default=20, metavar="N", help="features to keep (20)")
     parser.add_argument("--calibration", choices=("isotonic", "sigmoid"), default="isotonic")
     return parser
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def print_summary(summary: TrainSummary) -> None:
+def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
     """The end-of-run table a person reads."""
-    table = Table(title=f"model {summary.model_id}")
-    for column in ("split", "rows", "AUC", "log loss", "Brier", "ECE", "IC", "rank IC"):
-        table.add_column(column, justify="left" if column == "split" else "right")
+    columns = ("split", "rows", "AUC", "log loss", "Brier", "ECE", "IC", "rank IC")
+    rows = []
     for name in ("train", "validation", "calibration", "test"):
         values = summary.metrics[name]
-        table.add_row(
-            name,
-            f"{int(values['rows']):,}",
-            _fmt(values["auc"]),
-            _fmt(values["log_loss"]),
-            _fmt(values["brier"]),
-            _fmt(values["ece"]),
-            _fmt(values["ic"], 4),
-            _fmt(values["rank_ic"], 4),
+        rows.append(
+            (
+                name,
+                number(values["rows"], 0),
+                *(number(values[key], 3, missing="-") for key in ("auc", "log_loss", "brier", "ece")),
+                number(values["ic"], 4, missing="-"),
+                number(values["rank_ic"], 4, missing="-"),
+            )
         )
-    _out.print(table)
+    terminal.table(f"model {summary.model_id}", columns, rows, left=("split",))
     test = summary.metrics["test"]
-    _out.print(
-        f"test AUC {_fmt(test['auc'])}; ECE before calibration {_fmt(summary.ece_before)}, "
-        f"after {_fmt(summary.ece_after)} (calibration fitted on the calibration window only)"
+    terminal.line(
+        f"test AUC {number(test['auc'], 3, missing='-')}; ECE before calibration "
+        f"{number(summary.ece_before, 3, missing='-')}, after {number(summary.ece_after, 3, missing='-')} "
+        "(calibration fitted on the calibration window only)"
     )
-    _out.print("top features: " + ", ".join(f"{name} {value:.3f}" for name, value in summary.top_features))
+    terminal.line("top features: " + ", ".join(f"{name} {value:.3f}" for name, value in summary.top_features))
     if summary.dropped_all_null:
-        _out.print("all-NULL features left out: " + ", ".join(summary.dropped_all_null))
-    _out.print(f"device: {summary.device_used} (asked for {summary.device_requested}); {summary.seconds:.1f} s")
-    _out.print(f"stored in the ml schema as model {summary.model_id}")
+        terminal.line("all-NULL features left out: " + ", ".join(summary.dropped_all_null))
+    terminal.line(f"device: {summary.device_used} (asked for {summary.device_requested}); {summary.seconds:.1f} s")
+    terminal.line(f"stored in the ml schema as model {summary.model_id}")
+
+
+def run(args: argparse.Namespace, terminal: Terminal) -> int:
+    """Train on one read-write connection and print the summary."""
+    connection = connect(database_path(args.db), create=False)
+    try:
+        summary = train_model(
+            connection,
+            random_state=args.seed,
+            device=args.device,
+            n_features=args.n_features,
+            calibration_method=args.calibration,
+            report=terminal.say,
+        )
+    finally:
+        connection.close()
+    print_summary(summary, terminal)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        summary = train_model(
-            database_path(args.db),
-            random_state=args.seed,
-            device=args.device,
-            n_features=args.features,
-            calibration_method=args.calibration,
-            report=_say,
-        )
-    except MLError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print_summary(summary)
-    return 0
+    """`python -m ml.train ARGS`: returns the exit status (see `cli.run`)."""
+    return run_command(build_parser(), run, argv, user_errors=(MLError,), interrupted=INTERRUPTED)
 
 
 if __name__ == "__main__":

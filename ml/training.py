@@ -1,12 +1,13 @@
-"""The training pipeline behind `python -m ml.train`, and loading a trained model back.
+"""The training pipeline behind `python -m ml.train`.
 
 Steps, each fitted on the window named here and nothing later:
 
-1. read `marts.fct_training_examples` (ml.data) and cut it by date into train / validation /
-   calibration / test with purging and an embargo (ml.splits);
+1. read `marts.fct_training_examples` and the label horizon (ml.data) and cut the examples by date into
+   train / validation / calibration / test with purging and an embargo (ml.splits);
 2. select features on the **train** window (FeatureSelector: all-NULL columns out, one of each highly
    correlated pair out, top-k by random-forest importance);
-3. choose LightGBM settings by walk-forward cross-validation inside the **train** window;
+3. choose LightGBM settings by walk-forward cross-validation of the shipped learner inside the **train**
+   window (ml.tuning);
 4. train the hierarchical meta-learner (global + per-regime LightGBM, stacked) on **train**, with early
    stopping on **validation**;
 5. fit the probability calibrator on the **calibration** window;
@@ -22,27 +23,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import lightgbm
+import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from ml.calibration import ProbabilityCalibrator, expected_calibration_error
-from ml.data import TrainingData, load_training_examples
+from ml.data import FORWARD_RETURN, LABEL, REGIME, label_horizon, load_training_examples
 from ml.drift import DriftDetector
 from ml.learner import HierarchicalMetaLearner
 from ml.metrics import evaluate
-from ml.registry import ModelRecord, load_model_row, save_model
+from ml.registry import ModelRecord, save_model
 from ml.selection import FeatureSelector
-from ml.splits import purged_splits, walk_forward_folds
+from ml.splits import purged_splits
+from ml.tuning import choose_params
 
-#: LightGBM settings compared by walk-forward cross-validation on the training window.
-CANDIDATE_PARAMS = (
-    {"num_leaves": 15, "min_data_in_leaf": 200},
-    {"num_leaves": 31, "min_data_in_leaf": 100},
-)
 LIBRARIES = ("lightgbm", "scikit-learn", "scipy", "numpy", "pandas", "duckdb", "dbt-core")
 
 Reporter = Callable[[str], None]
@@ -70,21 +65,6 @@ class TrainSummary:
     splits: dict[str, dict] = field(default_factory=dict)
 
 
-@dataclass
-class TrainedModel:
-    """A model loaded back from the registry: selected features, the meta-learner and the calibrator."""
-
-    model_id: str
-    features: list[str]
-    learner: HierarchicalMetaLearner
-    calibrator: ProbabilityCalibrator
-
-    def predict_proba(self, frame: pd.DataFrame, *, calibrated: bool = True) -> np.ndarray:
-        """Probability of a 5-day up move for each row of `frame` (features + regime_id)."""
-        raw = self.learner.predict_proba(frame[self.features], frame["regime_id"].to_numpy(dtype=float))[:, 1]
-        return self.calibrator.calibrate(raw) if calibrated else raw
-
-
 def _library_versions() -> dict[str, str]:
     versions = {}
     for name in LIBRARIES:
@@ -95,43 +75,8 @@ def _library_versions() -> dict[str, str]:
     return versions
 
 
-def choose_params(data: TrainingData, rows: np.ndarray, features: list[str], random_state: int) -> tuple[dict, dict]:
-    """Pick the LightGBM settings with the best mean walk-forward AUC inside the training window."""
-    frame = data.frame.iloc[rows]
-    folds = walk_forward_folds(frame["trade_date"], frame["label_known_date"], n_folds=3)
-    x = frame[features].to_numpy(dtype=float)
-    y = frame["label_up_5d"].to_numpy()
-    scores: dict[str, float] = {}
-    best, best_score = CANDIDATE_PARAMS[0], -np.inf
-    for candidate in CANDIDATE_PARAMS:
-        params = {
-            "objective": "binary",
-            "learning_rate": 0.05,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "seed": random_state,
-            "deterministic": True,
-            "force_row_wise": True,
-            "num_threads": 2,
-            "verbose": -1,
-            **candidate,
-        }
-        aucs = []
-        for train_rows, validation_rows in folds:
-            booster = lightgbm.train(params, lightgbm.Dataset(x[train_rows], y[train_rows]), num_boost_round=100)
-            predictions = booster.predict(x[validation_rows])
-            if len(np.unique(y[validation_rows])) == 2:
-                aucs.append(roc_auc_score(y[validation_rows], predictions))
-        score = float(np.mean(aucs)) if aucs else float("nan")
-        scores["num_leaves={num_leaves},min_data_in_leaf={min_data_in_leaf}".format(**candidate)] = score
-        if score > best_score:
-            best, best_score = candidate, score
-    return dict(best), scores
-
-
 def train_model(
-    db_path: Path,
+    connection: duckdb.DuckDBPyConnection,
     *,
     random_state: int = 42,
     device: str = "auto",
@@ -140,13 +85,15 @@ def train_model(
     calibration_method: str = "isotonic",
     report: Reporter = _quiet,
 ) -> TrainSummary:
-    """Run the whole pipeline (module docstring) on the mart in `db_path`; store and summarize the model."""
+    """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
+    stored at the end, in one transaction); return its summary."""
     started = time.perf_counter()
-    report(f"reading marts.fct_training_examples from {db_path}")
-    data = load_training_examples(db_path)
-    splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"])
+    report("reading marts.fct_training_examples")
+    data = load_training_examples(connection)
+    horizon = label_horizon(connection)
+    splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"], horizon=horizon)
     report(
-        f"{len(data.frame):,} examples, {len(data.feature_columns)} features; splits: "
+        f"{len(data.frame):,} examples, {len(data.feature_columns)} features, {horizon}-day label; splits: "
         + ", ".join(f"{name} {len(split):,} rows ({split.first_date:%Y-%m-%d}..)" for name, split in splits.items())
     )
     train, validation = splits["train"].rows, splits["validation"].rows
@@ -156,45 +103,56 @@ def train_model(
     report("selecting features on the training window")
     selector = FeatureSelector(
         correlation_threshold=correlation_threshold, n_features=n_features, random_state=random_state
-    ).fit(frame.iloc[train][data.feature_columns], frame["label_up_5d"].iloc[train].to_numpy())
-    features = list(selector.selected_features_)
+    ).fit(frame.iloc[train][data.feature_columns], frame[LABEL].iloc[train].to_numpy())
+    features = selector.get_selected_features()
 
-    report("choosing LightGBM settings by walk-forward cross-validation on the training window")
-    params, cv_scores = choose_params(data, train, features, random_state)
+    def part(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+        """Features and the regime column (the learner's inputs), and the labels, of some rows."""
+        subset = frame.iloc[rows]
+        return subset[[*features, REGIME]], subset[LABEL].to_numpy()
+
+    x_train, y_train = part(train)
+    learner = HierarchicalMetaLearner(random_state=random_state, device=device, label_horizon=horizon)
+    report("choosing LightGBM settings by walk-forward cross-validation of the learner on the training window")
+    params, cv_scores = choose_params(
+        learner,
+        x_train,
+        y_train,
+        frame["trade_date"].iloc[train],
+        frame["label_known_date"].iloc[train],
+        horizon=horizon,
+    )
 
     report(f"training the hierarchical meta-learner (device {device})")
-    learner = HierarchicalMetaLearner(random_state=random_state, device=device, lgbm_params=params)
-
-    def part(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        subset = frame.iloc[rows]
-        return subset[features], subset["label_up_5d"].to_numpy(), subset["regime_id"].to_numpy(dtype=float)
-
-    x_train, y_train, r_train = part(train)
-    x_val, y_val, r_val = part(validation)
-    ensemble = learner.train_ensemble(x_train, y_train, r_train, X_val=x_val, y_val=y_val, regime_val=r_val)
+    learner.set_params(lgbm_params=params)
+    x_val, y_val = part(validation)
+    ensemble = learner.train_ensemble(x_train, y_train, X_val=x_val, y_val=y_val)
 
     report("calibrating probabilities on the calibration window")
-    x_cal, y_cal, r_cal = part(calibration)
-    raw_calibration = learner.predict_proba(x_cal, r_cal)[:, 1]
+    x_cal, y_cal = part(calibration)
     calibrator = ProbabilityCalibrator(method=calibration_method, window_size=len(calibration)).fit(
-        raw_calibration, y_cal
+        learner.predict(x_cal), y_cal
     )
 
     report("fitting drift baselines on the training window")
-    drift = DriftDetector(random_state=random_state).fit(x_train)
+    drift = DriftDetector(random_state=random_state).fit(x_train[features])
 
     report("evaluating every split")
     metrics: dict[str, dict[str, float | None]] = {}
     for name, rows in (("train", train), ("validation", validation), ("calibration", calibration), ("test", test)):
-        x_part, y_part, r_part = part(rows)
-        probabilities = calibrator.calibrate(learner.predict_proba(x_part, r_part)[:, 1])
+        x_part, y_part = part(rows)
+        probabilities = calibrator.calibrate(learner.predict(x_part))
         subset = frame.iloc[rows]
         metrics[name] = evaluate(
-            probabilities, y_part, subset["fwd_ret_5d"].to_numpy(), subset["trade_date"].to_numpy()
+            probabilities,
+            y_part,
+            subset[FORWARD_RETURN].to_numpy(),
+            subset["trade_date"].to_numpy(),
+            subset["ticker"].to_numpy(),
+            horizon,
         )
-    x_test, y_test, r_test = part(test)
-    raw_test = learner.predict_proba(x_test, r_test)[:, 1]
-    ece_before = float(expected_calibration_error(raw_test, y_test, n_bins=10))
+    x_test, y_test = part(test)
+    ece_before = float(expected_calibration_error(learner.predict(x_test), y_test, n_bins=10))
     ece_after = metrics["test"]["ece"]
     metrics["test"]["ece_uncalibrated"] = ece_before
     metrics["cv"] = {f"walk_forward_auc[{key}]": value for key, value in cv_scores.items()}
@@ -211,6 +169,10 @@ def train_model(
     selection += [
         {"feature": name, "selected": False, "reason": "all NULL on the training window"}
         for name in selector.dropped_all_null_
+    ]
+    selection += [
+        {"feature": name, "selected": False, "reason": "constant on the training window"}
+        for name in selector.dropped_constant_
     ]
     listed = {row["feature"] for row in selection}
     selection += [
@@ -239,9 +201,10 @@ def train_model(
             "lightgbm": params,
             "selector": {"correlation_threshold": correlation_threshold, "n_features": n_features},
             "calibration_method": calibration_method,
+            "label_horizon": horizon,
         },
         library_versions=_library_versions(),
-        artifacts=learner.to_artifacts(),
+        artifacts=learner.to_dict(),
         splits={
             name: {"first_date": split.first_date.date(), "last_date": split.last_date.date(), "rows": len(split)}
             for name, split in splits.items()
@@ -257,7 +220,7 @@ def train_model(
         drift_baselines=_per_feature(drift_state),
     )
     report("saving the model, metrics and baselines to the ml schema")
-    save_model(db_path, record)
+    save_model(connection, record)
     return TrainSummary(
         model_id=model_id,
         device_requested=device,
@@ -281,15 +244,3 @@ def _per_feature(drift_state: dict) -> dict[str, dict]:
         settings = {key: value for key, value in drift_state.items() if key != "baselines"}
         return {"*": settings, **baselines}
     return {"*": drift_state}
-
-
-def load_trained_model(db_path: Path, model_id: str | None = None) -> TrainedModel:
-    """Rebuild a stored model (default: the newest) from its LightGBM text and calibrator state."""
-    return trained_model_from_row(load_model_row(db_path, model_id))
-
-
-def trained_model_from_row(row: dict) -> TrainedModel:
-    """The model of a row that `ml.registry.load_model_row` returned."""
-    learner = HierarchicalMetaLearner.from_artifacts(row["artifacts"])
-    calibrator = ProbabilityCalibrator.from_dict(row["calibrator_state"])
-    return TrainedModel(model_id=row["model_id"], features=row["features"], learner=learner, calibrator=calibrator)

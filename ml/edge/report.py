@@ -19,7 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ml.edge import EdgeAnalysis, number, percent  # noqa: E402
+from ml.edge.results import EdgeAnalysis  # noqa: E402
+from ml.errors import MLError  # noqa: E402
+from ml.formatting import number, percent  # noqa: E402
 
 COLORS = {"strategy_net": "#1f77b4", "strategy_gross": "#9ecae1", "benchmark": "#7f7f7f"}
 STYLE = """
@@ -127,7 +129,7 @@ def _ic_chart(daily: pd.DataFrame, factors: list[str], window: int, title: str) 
     return _svg(figure)
 
 
-def _quantile_chart(quantiles: pd.DataFrame, factors: list[str], title: str) -> str:
+def _quantile_chart(quantiles: pd.DataFrame, factors: list[str], title: str, horizon: int) -> str:
     columns = min(len(factors), 3)
     rows = int(np.ceil(len(factors) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.6 * rows), squeeze=False)
@@ -140,7 +142,7 @@ def _quantile_chart(quantiles: pd.DataFrame, factors: list[str], title: str) -> 
         axis.axhline(0, color="black", linewidth=0.6)
         axis.set_title(factor, fontsize=9)
         axis.set_xlabel("quintile (1 = lowest)", fontsize=8)
-        axis.set_ylabel("mean 5-day return, %", fontsize=8)
+        axis.set_ylabel(f"mean {horizon}-day return, %", fontsize=8)
         axis.tick_params(labelsize=8)
         axis.grid(axis="y", alpha=0.3)
     if len(factors) > 1:
@@ -149,7 +151,7 @@ def _quantile_chart(quantiles: pd.DataFrame, factors: list[str], title: str) -> 
     return _svg(figure)
 
 
-def _reliability_chart(reliability: pd.DataFrame) -> str:
+def _reliability_chart(reliability: pd.DataFrame, horizon: int) -> str:
     figure, axis = plt.subplots(figsize=(4.8, 4.4))
     for name, marker, color in (("raw", "o", "#9ecae1"), ("calibrated", "s", "#08519c")):
         rows = reliability[reliability["probability"] == name].sort_values("bin")
@@ -159,34 +161,38 @@ def _reliability_chart(reliability: pd.DataFrame) -> str:
     span = [max(0.0, low - 0.02), min(1.0, high + 0.02)]
     axis.plot(span, span, linestyle="--", color="black", linewidth=0.8, label="perfect calibration")
     axis.set_xlabel("mean predicted probability (bin)")
-    axis.set_ylabel("observed share of 5-day up moves")
+    axis.set_ylabel(f"observed share of {horizon}-day up moves")
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     return _svg(figure)
 
 
-FACTOR_FORMATS = {
-    "factor": ("factor", str),
-    "days": ("days", lambda v: _num(v, 0)),
-    "ic_mean": ("IC", lambda v: _num(v, 4)),
-    "ic_t": ("IC t", _num),
-    "rank_ic_mean": ("rank IC", lambda v: _num(v, 4)),
-    "rank_ic_t": ("rank IC t", _num),
-    "rank_icir": ("rank ICIR", _num),
-    "top_minus_bottom": ("Q5 - Q1 (5d)", _pct),
-    "top_minus_bottom_t": ("Q5 - Q1 t", _num),
-    "top_turnover": ("Q5 turnover (1d)", lambda v: _share(v, 0)),
-}
+def _factor_formats(horizon: int) -> dict[str, tuple]:
+    """The columns of a factor table, with the label horizon in the spread's header."""
+    return {
+        "factor": ("factor", str),
+        "days": ("days", lambda v: _num(v, 0)),
+        "ic_mean": ("IC", lambda v: _num(v, 4)),
+        "ic_t": ("IC t", _num),
+        "rank_ic_mean": ("rank IC", lambda v: _num(v, 4)),
+        "rank_ic_t": ("rank IC t", _num),
+        "rank_icir": ("rank ICIR", _num),
+        "top_minus_bottom": (f"Q5 - Q1 ({horizon}d)", _pct),
+        "top_minus_bottom_t": ("Q5 - Q1 t", _num),
+        "top_turnover": ("Q5 turnover (1d)", lambda v: _share(v, 0)),
+    }
 
 
-def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
-    """The report as one HTML string."""
+def render_report(analysis: EdgeAnalysis, database: str) -> str:
+    """The report as one HTML string (`database`: the store's path, shown in the header)."""
     settings = analysis.settings
+    horizon = analysis.horizon
+    factor_formats = _factor_formats(horizon)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Edge report: {html.escape(analysis.model_id)}</title><style>{STYLE}</style></head><body>",
-        "<h1>Do the signals predict 5-day returns?</h1>",
-        f"<p class='meta'>store {html.escape(str(db_path))} &middot; model {html.escape(analysis.model_id)} &middot; "
+        f"<h1>Do the signals predict {horizon}-day returns?</h1>",
+        f"<p class='meta'>store {html.escape(database)} &middot; model {html.escape(analysis.model_id)} &middot; "
         f"run {html.escape(analysis.run_id)} ({analysis.created_at:%Y-%m-%d %H:%M} UTC) &middot; "
         f"test window {analysis.test_first_date} to {analysis.test_last_date} &middot; "
         f"costs {settings.cost_bps:g} bps per side</p>",
@@ -207,10 +213,10 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
     parts.append("</tbody></table>")
 
     edge = analysis.signal_edge
-    horizon = int(edge["horizon_days"].iloc[0]) if len(edge) else 5
+    edge_horizon = int(edge["horizon_days"].iloc[0]) if len(edge) else horizon
     threshold = float(edge["threshold"].iloc[0]) if len(edge) else float("nan")
     parts.append(
-        f"<h2>1. Volume-flow signal edge</h2><p>Mean {horizon}-day forward return on days with the score above "
+        f"<h2>1. Volume-flow signal edge</h2><p>Mean {edge_horizon}-day forward return on days with the score above "
         f"{threshold:g} minus the mean on the other days, every ticker and day of the store pooled. Whiskers: "
         "&plusmn;2 Driscoll-Kraay standard errors (robust to stocks moving together and to overlapping windows). "
         "Source: <code>marts.fct_signal_edge</code>; per ticker: <code>marts.fct_signal_edge_by_ticker</code>.</p>"
@@ -237,8 +243,9 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
 
     parts.append(
         f"<h2>2. Model backtest (test window only)</h2><p>Each day, buy the top {settings.top_fraction:.0%} of "
-        "stocks by calibrated probability, equal weight, and hold 5 days; five staggered sleeves, so the book is "
-        f"the average of the last five portfolios. Costs {settings.cost_bps:g} bps per side on traded value. "
+        f"stocks by calibrated probability, equal weight, and hold {horizon} days; {horizon} staggered sleeves, so "
+        f"the book is the average of the last {horizon} portfolios. Costs {settings.cost_bps:g} bps per side on "
+        "traded value. "
         "Benchmark: every scored stock, equal weight, same sleeves, no costs.</p>"
     )
     parts.append(_figure(_cumulative_chart(analysis), "Cumulative return, test window."))
@@ -252,7 +259,7 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
                 "annual_volatility": ("annual vol", lambda v: _share(v, 2)),
                 "sharpe": ("Sharpe (rf 0)", _num),
                 "max_drawdown": ("max drawdown", _pct),
-                "hit_rate": ("5-day hit rate", lambda v: _share(v, 0)),
+                "hit_rate": (f"{horizon}-day hit rate", lambda v: _share(v, 0)),
                 "beat_benchmark_rate": ("beats benchmark", lambda v: _share(v, 0)),
                 "mean_turnover": ("daily turnover", lambda v: _share(v, 1)),
             },
@@ -262,10 +269,10 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
     model = analysis.factors["model"]
     parts.append(
         "<h2>3. The model's probability as a factor (test window)</h2><p>Daily cross-sectional rank IC "
-        "(Spearman) of the probability against the 5-day forward return; mean 5-day return by probability "
-        "quintile; and whether the probabilities mean what they say.</p>"
+        f"(Spearman) of the probability against the {horizon}-day forward return; mean {horizon}-day return by "
+        "probability quintile; and whether the probabilities mean what they say.</p>"
     )
-    parts.append(_table(model.summary, FACTOR_FORMATS))
+    parts.append(_table(model.summary, factor_formats))
     parts.append("<div class='grid'>")
     if model.summary.set_index("factor").loc["model_probability", "days"] > 0:
         parts.append(
@@ -273,8 +280,8 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
         )
         parts.append(
             _figure(
-                _quantile_chart(model.quantile_returns, ["model_probability"], "model probability"),
-                "Mean 5-day forward return by quintile.",
+                _quantile_chart(model.quantile_returns, ["model_probability"], "model probability", horizon),
+                f"Mean {horizon}-day forward return by quintile.",
             )
         )
     else:
@@ -285,7 +292,7 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
         )
     parts.append(
         _figure(
-            _reliability_chart(analysis.reliability),
+            _reliability_chart(analysis.reliability, horizon),
             f"Reliability: {settings.reliability_bins} equal-count bins of the test window's predictions.",
         )
     )
@@ -307,11 +314,11 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
     if scores:
         parts.append(
             _figure(
-                _quantile_chart(full.quantile_returns, scores, "volume-flow scores"),
-                "Mean 5-day forward return by quintile of each volume-flow score.",
+                _quantile_chart(full.quantile_returns, scores, "volume-flow scores", horizon),
+                f"Mean {horizon}-day forward return by quintile of each volume-flow score.",
             )
         )
-    parts.append(_table(summary, {**FACTOR_FORMATS, "test_rank_ic": ("rank IC, test", lambda v: _num(v, 4))}))
+    parts.append(_table(summary, {**factor_formats, "test_rank_ic": ("rank IC, test", lambda v: _num(v, 4))}))
     parts.append(
         "<p class='meta'>Tables behind this report: schema <code>analysis</code> (runs, verdicts, signal_edge, "
         "factor_summary, factor_daily, factor_quantiles, backtest_daily, backtest_tranches, backtest_summary, "
@@ -320,8 +327,22 @@ def render_report(analysis: EdgeAnalysis, db_path: Path) -> str:
     return "\n".join(parts)
 
 
-def write_report(analysis: EdgeAnalysis, db_path: Path, path: Path) -> Path:
-    """Render the report and write it to `path` (folders created); returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(analysis, db_path), encoding="utf-8")
+def write_report(analysis: EdgeAnalysis, database: str, path: Path) -> Path:
+    """Render the report and write it to `path` (folders created); returns the path.
+
+    Raises:
+        MLError: `path` is a directory or cannot be written.
+    """
+    if path.is_dir():
+        raise MLError(
+            f"the report path {path} is a directory: pass --report with a file name, e.g. {path / 'edge.html'}"
+        )
+    page = render_report(analysis, database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise MLError(
+            f"cannot write the report to {path} ({error.strerror}): pass --report with a writable path."
+        ) from None
     return path

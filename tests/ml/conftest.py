@@ -1,5 +1,5 @@
 """Two synthetic markets (seed 42, 5 years, 155 tickers) built by the real ingest and `dbt build`, each with
-a model trained by `ml.pipeline.train_model`: one without a planted signal, one with signal 1. Built once
+a model trained by `ml.training.train_model`: one without a planted signal, one with signal 1. Built once
 per session and shared by the training and the backtest tests."""
 
 from __future__ import annotations
@@ -7,16 +7,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import dbt_build
+from helpers import dbt_build, run_job
 
 from ingest import jobs
-from ml.pipeline import train_model
+from ml.training import train_model
 
 
 def build_store(tmp_path_factory, name: str, signal: float):
     folder = tmp_path_factory.mktemp(name)
     db_path = folder / "store.duckdb"
-    jobs.ingest_synthetic(db_path, seed=42, years=5, signal=signal, end=dt.date(2025, 12, 31))
+    run_job(jobs.ingest_synthetic, db_path, seed=42, years=5, signal=signal, end=dt.date(2025, 12, 31))
     result = dbt_build(db_path, folder)
     assert result.returncode == 0, result.stdout[-3000:]
     return db_path
@@ -26,11 +26,11 @@ def build_store(tmp_path_factory, name: str, signal: float):
 def null_run(tmp_path_factory):
     """(db_path, TrainSummary) on the market without a planted signal."""
     db_path = build_store(tmp_path_factory, "no_signal", 0.0)
-    return db_path, train_model(db_path, random_state=7, device="cpu")
+    return db_path, run_job(train_model, db_path, random_state=7, device="cpu")
 
 
 @pytest.fixture(scope="session")
 def signal_run(tmp_path_factory):
     """(db_path, TrainSummary) on the market with the planted close-location signal (signal 1)."""
     db_path = build_store(tmp_path_factory, "signal", 1.0)
-    return db_path, train_model(db_path, random_state=7, device="cpu")
+    return db_path, run_job(train_model, db_path, random_state=7, device="cpu")

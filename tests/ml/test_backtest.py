@@ -14,11 +14,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import read, run_module
+from helpers import read, read_job, run_module
 
-from ingest.warehouse import connect
-from ml.edge import EdgeSettings, reliability_table, run_edge_analysis
-from ml.report import render_report
+from ml.edge.analysis import run_edge_analysis
+from ml.edge.report import render_report
+from ml.edge.results import EdgeSettings
+from ml.edge.statistics import reliability_table
+from store import connect
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +31,13 @@ VOLUME_FLOW_SCORES = (*CLOSE_LOCATION_SCORES, "vroc_score")
 @pytest.fixture(scope="module")
 def null_analysis(null_run):
     db_path, summary = null_run
-    return run_edge_analysis(db_path, model_id=summary.model_id)
+    return read_job(run_edge_analysis, db_path, model_id=summary.model_id)
 
 
 @pytest.fixture(scope="module")
 def signal_analysis(signal_run):
     db_path, summary = signal_run
-    return run_edge_analysis(db_path, model_id=summary.model_id)
+    return read_job(run_edge_analysis, db_path, model_id=summary.model_id)
 
 
 def test_the_planted_signal_shows_a_positive_edge(signal_analysis):
@@ -158,7 +160,7 @@ def test_settings_out_of_range_are_refused():
 
 
 def one_line_error(result) -> str:
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error:")
@@ -194,6 +196,6 @@ def test_a_mart_changed_since_training_is_flagged(null_run, null_analysis, tmp_p
             "delete from marts.fct_training_examples where trade_date = (select min(trade_date) from "
             "marts.fct_training_examples)"
         )
-    analysis = run_edge_analysis(changed, model_id=summary.model_id)
+    analysis = read_job(run_edge_analysis, changed, model_id=summary.model_id)
     assert not analysis.model_data_matches
-    assert "changed since this model was trained" in render_report(analysis, changed)
+    assert "changed since this model was trained" in render_report(analysis, str(changed))

@@ -23,7 +23,7 @@ def panel(days: int = 400, tickers: int = 3, gap_ticker: bool = True) -> pd.Data
 
 def test_splits_are_in_time_order_with_an_embargo_and_purged_labels():
     frame = panel()
-    splits = purged_splits(frame["trade_date"], frame["label_known_date"], embargo_days=5)
+    splits = purged_splits(frame["trade_date"], frame["label_known_date"], horizon=5, embargo_days=5)
     names = ["train", "validation", "calibration", "test"]
     assert list(splits) == names
     dates = np.sort(frame["trade_date"].unique())
@@ -38,7 +38,7 @@ def test_splits_are_in_time_order_with_an_embargo_and_purged_labels():
 
 def test_rows_of_the_gappy_ticker_near_the_boundary_are_purged():
     frame = panel()
-    splits = purged_splits(frame["trade_date"], frame["label_known_date"], embargo_days=5)
+    splits = purged_splits(frame["trade_date"], frame["label_known_date"], horizon=5, embargo_days=5)
     block_end = splits["train"].last_date
     in_block = frame[(frame["trade_date"] <= block_end) & (frame["trade_date"] >= splits["train"].first_date)]
     purged = set(in_block.index) - set(splits["train"].rows)
@@ -49,12 +49,12 @@ def test_rows_of_the_gappy_ticker_near_the_boundary_are_purged():
 def test_embargo_shorter_than_the_label_horizon_is_refused():
     frame = panel()
     with pytest.raises(MLError, match="at least the 5-day label horizon"):
-        purged_splits(frame["trade_date"], frame["label_known_date"], embargo_days=2)
+        purged_splits(frame["trade_date"], frame["label_known_date"], horizon=5, embargo_days=2)
 
 
 def test_walk_forward_folds_train_only_on_the_past():
     frame = panel(days=500, gap_ticker=False)
-    folds = walk_forward_folds(frame["trade_date"], frame["label_known_date"], n_folds=3)
+    folds = walk_forward_folds(frame["trade_date"], frame["label_known_date"], embargo_days=5, n_folds=3)
     assert len(folds) == 3
     previous_end = None
     for train_rows, validation_rows in folds:

@@ -12,12 +12,13 @@ import json
 import duckdb
 import numpy as np
 import pytest
-from helpers import run_module
+from helpers import read_job, run_job, run_module
 from sklearn.metrics import roc_auc_score
 
-from ml.data import load_training_examples
-from ml.pipeline import load_trained_model, train_model
+from ml.data import label_horizon, load_training_examples
+from ml.registry import load_trained_model
 from ml.splits import purged_splits
+from ml.training import train_model
 
 pytestmark = pytest.mark.slow
 
@@ -51,13 +52,14 @@ def test_the_planted_signal_is_found(signal_run):
 
 def test_a_model_loaded_from_duckdb_reproduces_its_test_metrics_exactly(null_run):
     db_path, summary = null_run
-    model = load_trained_model(db_path, summary.model_id)
-    data = load_training_examples(db_path)
-    splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"])
+    model = read_job(load_trained_model, db_path, summary.model_id)
+    data = read_job(load_training_examples, db_path)
+    horizon = read_job(label_horizon, db_path)
+    splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"], horizon=horizon)
     test = data.frame.iloc[splits["test"].rows]
     probabilities = model.predict_proba(test)
     assert roc_auc_score(test["label_up_5d"], probabilities) == summary.metrics["test"]["auc"]
-    again = load_trained_model(db_path, summary.model_id).predict_proba(test)
+    again = read_job(load_trained_model, db_path, summary.model_id).predict_proba(test)
     assert np.array_equal(probabilities, again)
 
 
@@ -81,7 +83,7 @@ def test_everything_is_stored_in_the_ml_schema(null_run):
 
 def test_the_same_seed_gives_the_same_metrics(null_run):
     db_path, summary = null_run
-    again = train_model(db_path, random_state=7, device="cpu")
+    again = run_job(train_model, db_path, random_state=7, device="cpu")
     assert again.metrics == summary.metrics
     assert again.selected_features == summary.selected_features
 
@@ -90,7 +92,7 @@ def test_a_missing_mart_is_one_clear_line(tmp_path):
     db_path = tmp_path / "empty.duckdb"
     duckdb.connect(str(db_path)).close()
     result = run_module("ml.train", "--db", str(db_path))
-    assert result.returncode == 2
+    assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error:") and "run `dbt build` first" in last_line
     assert "Traceback" not in result.stderr

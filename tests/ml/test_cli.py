@@ -1,0 +1,112 @@
+"""`python -m ml.train` and `python -m ml.backtest` follow the command-line convention: exit 0 / 1 / 2 / 130,
+one-line errors, and Ctrl-C leaves the database as it was (the model and the analysis are each written in one
+transaction at the end)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import PROJECT_DIR, read, run_module
+
+pytestmark = pytest.mark.slow
+
+
+def one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
+    assert result.returncode == status, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error:")
+    return lines[-1]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("ml.train", "--seed", "-1"),
+        ("ml.train", "--seed", "seven"),
+        ("ml.train", "--n-features", "0"),
+        ("ml.train", "--features", "20"),  # a count is --n-features
+        ("ml.train", "--device", "tpu"),
+        ("ml.backtest", "--top-fraction", "0"),
+        ("ml.backtest", "--top-fraction", "1.5"),
+        ("ml.backtest", "--cost-bps", "-1"),
+        ("ml.backtest", "--cost-bps", "nan"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(tmp_path, arguments):
+    db_path = tmp_path / "store.duckdb"
+    result = run_module(*arguments, "--db", str(db_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and f"usage: python -m {arguments[0]}" in result.stderr
+    assert not db_path.exists()
+
+
+@pytest.mark.parametrize("module", ["ml.train", "ml.backtest"])
+def test_a_missing_or_wrong_database_is_one_line_and_exit_1(tmp_path, module):
+    missing = tmp_path / "absent.duckdb"
+    assert "does not exist" in one_line_error(run_module(module, "--db", str(missing)))
+    assert not missing.exists()  # nothing is created by a command that only needs an existing store
+    assert "is a directory" in one_line_error(run_module(module, "--db", str(tmp_path)))
+
+
+def count(db_path, table: str) -> int:
+    """Rows of `schema.table`, 0 when the table does not exist yet."""
+    schema, name = table.split(".")
+    exists = read(
+        db_path,
+        "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+        schema,
+        name,
+    )["n"].item()
+    return read(db_path, f"select count(*) as n from {table}")["n"].item() if exists else 0
+
+
+def test_a_report_path_that_is_a_directory_is_one_line(null_run, tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copy(null_run[0], db_path)
+    before = count(db_path, "analysis.runs")
+    line = one_line_error(run_module("ml.backtest", "--db", str(db_path), "--report", str(tmp_path)))
+    assert "is a directory" in line and "--report" in line
+    assert count(db_path, "analysis.runs") == before  # nothing stored when the report could not be written
+
+
+def interrupt(command: list[str], stage: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `command`, send SIGINT once a stage line containing `stage` appears; return what it printed."""
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, deadline = [], time.monotonic() + timeout
+    for line in process.stderr:
+        seen.append(line)
+        if stage in line:
+            time.sleep(0.5)  # into the step, not at its first line
+            process.send_signal(signal.SIGINT)
+            break
+        assert time.monotonic() < deadline, f"never reached {stage!r}"
+    out, rest = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(command, process.returncode, out, "".join(seen) + rest)
+
+
+@pytest.mark.parametrize(
+    ("module", "stage", "table"),
+    [
+        ("ml.train", "choosing LightGBM settings", "ml.models"),
+        ("ml.train", "training the hierarchical meta-learner", "ml.models"),
+        ("ml.backtest", "factor view", "analysis.runs"),
+    ],
+)
+def test_ctrl_c_exits_130_and_stores_nothing(null_run, tmp_path, module, stage, table):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copy(null_run[0], db_path)
+    before = count(db_path, table)
+    command = [sys.executable, "-m", module, "--db", str(db_path)]
+    if module == "ml.backtest":
+        command += ["--report", str(tmp_path / "edge.html")]
+    result = interrupt(command, stage)
+    assert result.returncode == 130, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("interrupted: ")
+    assert count(db_path, table) == before
