@@ -1,14 +1,17 @@
-"""Probability calibration (isotonic or Platt/sigmoid) with a JSON-serializable state, and the ECE metric.
+"""Probability calibration (isotonic or Platt/sigmoid), batch or streaming, with a JSON state, and the ECE metric.
 
 `ProbabilityCalibrator` is fitted on a calibration window only: predictions and outcomes the model did not
-train on, earlier than the rows it will calibrate.
+train on, earlier than the rows it will calibrate. Streaming, it records each prediction when it is made and
+its outcome when it is known (five trading days later for the 5-day label), keeps the last `window_size`
+resolved pairs and refits on them every `refit_every` resolutions. It is saved as JSON text (`save` / `load`,
+see `ml.persistence`), never pickled.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,7 +20,16 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from ml.errors import InvalidInputError, NotFittedError, StateError
+from ml.errors import InvalidInputError
+from ml.persistence import JsonPersistenceMixin
+from ml.validation import (
+    check_binary_labels,
+    check_choice,
+    check_int,
+    check_is_fitted,
+    check_probabilities,
+    check_probability_outcome_pairs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +43,20 @@ _LOGIT_EPS = 1e-6
 _PLATT_C = 1e3
 
 
-class ProbabilityCalibrator(BaseEstimator):
+@dataclass
+class _Stream:
+    """What streaming has recorded: the window of resolved pairs, the pending predictions and the counters."""
+
+    window: deque
+    pending: dict[int, float] = field(default_factory=dict)
+    next_id: int = 0
+    n_resolved: int = 0
+    automatic_fits: int = 0
+    # Resolutions since the last automatic fit; None until the first one.
+    since_refit: int | None = None
+
+
+class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
     """Map a model's predicted probabilities of the positive class to calibrated ones.
 
     Fit it on a calibration window only: out-of-sample predictions with known outcomes, from before the rows
@@ -39,9 +64,16 @@ class ProbabilityCalibrator(BaseEstimator):
 
     Two ways to fit:
 
-    - batch: `fit(probabilities, outcomes)` fits on exactly the arrays given;
-    - streaming: `add_observation(probability, outcome)` appends to a buffer holding the last `window_size`
-      observations, and `fit()` without arguments fits on that buffer.
+    - batch: `fit(probabilities, outcomes)` fits on exactly the arrays given (the streaming window is neither
+      used nor changed);
+    - streaming: `add_observation(raw_prob)` records a prediction whose outcome is not known yet and returns its
+      id; `add_observation(raw_prob, actual_outcome=won)` later resolves it (by `observation_id=`, or else the
+      oldest pending prediction with exactly that probability; with none pending, it is a new observation
+      resolved at once). Resolved pairs go into a window holding the last `window_size` of them, and the
+      calibrator refits on that window by itself: first when the window holds `min_samples` pairs, then after
+      every `refit_every` further resolutions. `fit()` without arguments fits on the window at any time.
+      An automatic refit replaces whatever was fitted before, a batch fit included; `refit_every=None` turns
+      automatic refits off.
 
     With fewer than `min_samples` observations, or outcomes of a single class, there is nothing to learn
     from: the fitted calibrator passes probabilities through unchanged, sets `is_passthrough_` and logs a
@@ -50,13 +82,17 @@ class ProbabilityCalibrator(BaseEstimator):
     Parameters
     ----------
     window_size : int, default=100
-        Number of most recent observations the streaming buffer keeps.
+        Number of most recent resolved observations the streaming window keeps.
     min_samples : int, default=30
-        Fewest observations to fit on; below it the calibrator passes probabilities through.
+        Fewest observations to fit on; below it the calibrator passes probabilities through. Also the window
+        length at which streaming fits for the first time.
     method : {'isotonic', 'sigmoid'}, default='isotonic'
         'isotonic': `sklearn.isotonic.IsotonicRegression` (monotone, non-parametric; needs more data).
         'sigmoid': Platt scaling, `sklearn.linear_model.LogisticRegression` on the logit of the probability,
         so calibrated = expit(coef_ * logit(p) + intercept_).
+    refit_every : int or None, default=10
+        Resolved observations between automatic refits on the window, once it holds `min_samples`; None: never
+        refit automatically.
 
     Attributes
     ----------
@@ -70,40 +106,152 @@ class ProbabilityCalibrator(BaseEstimator):
         ('isotonic') The fitted step points: `calibrate` interpolates linearly between them and clips outside.
     coef_, intercept_ : float
         ('sigmoid') Slope and intercept on the logit scale.
+
+    Streaming state (read-only properties): `raw_scores`, `outcomes`, `observations` (the window), `pending`,
+    `n_automatic_fits`. `save(path)` / `load(path)` (and `to_dict` / `from_dict`) keep it all, so a reloaded
+    calibrator continues exactly where the saved one was.
     """
 
-    def __init__(self, window_size: int = 100, min_samples: int = 30, method: str = "isotonic") -> None:
+    STATE_FORMAT = STATE_FORMAT
+
+    def __init__(
+        self, window_size: int = 100, min_samples: int = 30, method: str = "isotonic", refit_every: int | None = 10
+    ) -> None:
         self.window_size = window_size
         self.min_samples = min_samples
         self.method = method
+        self.refit_every = refit_every
 
     # ----------------------------------------------------------------------------------------- streaming
 
-    def add_observation(self, probability: float, outcome: int | bool) -> ProbabilityCalibrator:
-        """Append one (predicted probability, realised 0/1 outcome) pair to the streaming buffer.
+    def add_observation(self, raw_prob: float, actual_outcome: int | bool | None = None, *, observation_id=None) -> int:
+        """Record a prediction, or the outcome of one, and return the observation's id.
 
-        Only the last `window_size` pairs are kept. Does not refit: call `fit()` when you want to.
-        Returns self, so calls can be chained.
+        Parameters
+        ----------
+        raw_prob : float in [0, 1]
+            The model's predicted probability of the positive class (uncalibrated).
+        actual_outcome : 0/1, bool or None, default=None
+            None: the outcome is not known yet; the prediction is kept as pending. 0/1: the outcome. It resolves
+            the pending observation `observation_id` when given, else the oldest pending observation with exactly
+            this `raw_prob`; with none pending, it is a new observation, resolved at once.
+        observation_id : int, optional
+            The id an earlier call returned, to resolve that observation.
+
+        Returns
+        -------
+        int : the observation's id (the pending one's, when resolving it).
+
+        Resolved (probability, outcome) pairs enter the window of the last `window_size`; each resolution may
+        trigger an automatic refit (see the class docstring).
+
+        Raises
+        ------
+        InvalidInputError
+            `raw_prob` is not one probability, the outcome not 0/1, `observation_id` unknown (or given without
+            an outcome), or `raw_prob` differs from the probability recorded under `observation_id`.
         """
         self._check_params()
-        p, y = _check_pairs([probability], [outcome])
-        buffer = self._buffer()
-        buffer.append((float(p[0]), int(y[0])))
-        return self
+        if np.ndim(raw_prob) != 0:
+            raise InvalidInputError(
+                "ProbabilityCalibrator.add_observation: raw_prob must be one probability (a number in [0, 1]), got "
+                f"shape {np.shape(raw_prob)}; call it once per prediction, or use fit(probabilities, outcomes)."
+            )
+        probability = float(check_probabilities(raw_prob, self, "raw_prob")[0])
+        stream = self._stream()
+        if actual_outcome is None:
+            if observation_id is not None:
+                raise InvalidInputError(
+                    "ProbabilityCalibrator.add_observation: observation_id= names a pending observation to resolve, "
+                    "so it needs actual_outcome=0 or 1; leave observation_id out to record a new prediction."
+                )
+            identifier = stream.next_id
+            stream.next_id += 1
+            stream.pending[identifier] = probability
+            return identifier
+
+        outcome = int(check_binary_labels([actual_outcome], 1, self, "actual_outcome")[0])
+        if observation_id is not None:
+            identifier = self._pending_id(stream, observation_id, probability)
+        else:
+            # Pending ids are in insertion order, so the first match is the oldest prediction.
+            identifier = next((key for key, value in stream.pending.items() if value == probability), None)
+            if identifier is None:
+                identifier = stream.next_id
+                stream.next_id += 1
+        stream.pending.pop(identifier, None)
+        stream.window.append((probability, outcome))
+        stream.n_resolved += 1
+        self._refit_if_due(stream)
+        return identifier
+
+    def _pending_id(self, stream: _Stream, observation_id: Any, probability: float) -> int:
+        if isinstance(observation_id, bool) or not isinstance(observation_id, int | np.integer):
+            raise InvalidInputError(
+                f"ProbabilityCalibrator.add_observation: observation_id must be an id add_observation returned (an "
+                f"int), got {observation_id!r}."
+            )
+        identifier = int(observation_id)
+        if identifier not in stream.pending:
+            shown = ", ".join(map(str, list(stream.pending)[:10])) or "none"
+            raise InvalidInputError(
+                f"ProbabilityCalibrator.add_observation: no pending observation has id {identifier} (pending ids: "
+                f"{shown}); it was never recorded, or its outcome was already added."
+            )
+        if stream.pending[identifier] != probability:
+            raise InvalidInputError(
+                f"ProbabilityCalibrator.add_observation: observation {identifier} was recorded with raw_prob "
+                f"{stream.pending[identifier]!r}, got {probability!r}; pass the probability it was recorded with."
+            )
+        return identifier
+
+    def _refit_if_due(self, stream: _Stream) -> None:
+        if self.refit_every is None:
+            return
+        if stream.since_refit is None:
+            due = len(stream.window) >= self.min_samples
+        else:
+            stream.since_refit += 1
+            due = stream.since_refit >= self.refit_every
+        if due:
+            self.fit()
+            stream.automatic_fits += 1
+            stream.since_refit = 0
 
     @property
     def observations(self) -> list[tuple[float, int]]:
-        """The streaming buffer, oldest first, as (probability, outcome) pairs (a copy)."""
-        return list(self._buffer())
+        """The window of resolved (probability, outcome) pairs, oldest first (a copy)."""
+        return list(self._stream().window)
 
-    def _buffer(self) -> deque:
+    @property
+    def raw_scores(self) -> list[float]:
+        """The resolved raw probabilities in the window, oldest first (a copy)."""
+        return [probability for probability, _ in self._stream().window]
+
+    @property
+    def outcomes(self) -> list[int]:
+        """The outcomes of the window, aligned with `raw_scores` (a copy)."""
+        return [outcome for _, outcome in self._stream().window]
+
+    @property
+    def pending(self) -> dict[int, float]:
+        """{id: raw probability} of the predictions whose outcome is not known yet, oldest first (a copy)."""
+        return dict(self._stream().pending)
+
+    @property
+    def n_automatic_fits(self) -> int:
+        """How many times streaming has refitted the calibrator by itself."""
+        return self._stream().automatic_fits
+
+    def _stream(self) -> _Stream:
         # Created on first use rather than in __init__, which only stores parameters (scikit-learn contract);
-        # rebuilt when window_size changed through set_params, keeping the most recent observations.
-        buffer = getattr(self, "_observations", None)
-        if buffer is None or buffer.maxlen != self.window_size:
-            buffer = deque(buffer or (), maxlen=self.window_size)
-            self._observations = buffer
-        return buffer
+        # the window is rebuilt when window_size changed through set_params, keeping the most recent pairs.
+        stream = getattr(self, "_streaming", None)
+        if stream is None:
+            stream = self._streaming = _Stream(window=deque(maxlen=self.window_size))
+        elif stream.window.maxlen != self.window_size:
+            stream.window = deque(stream.window, maxlen=self.window_size)
+        return stream
 
     # --------------------------------------------------------------------------------------------- fit
 
@@ -116,8 +264,8 @@ class ProbabilityCalibrator(BaseEstimator):
             Out-of-sample predicted probabilities of the positive class.
         outcomes : array-like of 0/1 (or bool), optional
             Realised outcomes, aligned with `probabilities`.
-            Give both for a batch fit (the streaming buffer is then not used, nor changed); give neither to
-            fit on the streaming buffer.
+            Give both for a batch fit (the streaming window is then not used, nor changed); give neither to
+            fit on the streaming window (the resolved observations added with `add_observation`).
 
         Returns
         -------
@@ -130,11 +278,11 @@ class ProbabilityCalibrator(BaseEstimator):
                 "(fit on the observations added with add_observation)."
             )
         if probabilities is None:
-            pairs = list(self._buffer())
+            pairs = list(self._stream().window)
             p = np.array([pair[0] for pair in pairs], dtype=np.float64)
             y = np.array([pair[1] for pair in pairs], dtype=np.int64)
         else:
-            p, y = _check_pairs(probabilities, outcomes)
+            p, y = check_probability_outcome_pairs(probabilities, outcomes, self)
 
         for name in ("X_thresholds_", "y_thresholds_", "coef_", "intercept_"):
             self.__dict__.pop(name, None)
@@ -164,18 +312,21 @@ class ProbabilityCalibrator(BaseEstimator):
 
     # --------------------------------------------------------------------------------------- calibrate
 
-    def calibrate(self, probabilities) -> np.ndarray:
-        """Return calibrated probabilities (a new float array of the same shape as `probabilities`)."""
-        self._check_fitted("calibrate")
-        p = _check_probabilities(probabilities)
+    def calibrate(self, probabilities) -> float | np.ndarray:
+        """Calibrated probabilities: a float for a single number, else a new float array of the input's length."""
+        check_is_fitted(self, "calibrate")
+        scalar = np.ndim(probabilities) == 0
+        p = check_probabilities(probabilities, self)
         if self.is_passthrough_:
-            return p.copy()
+            calibrated = p.copy()
         # Evaluated from the stored parameters (rather than the scikit-learn objects used to fit them) so that a
         # calibrator restored with from_dict runs exactly the same arithmetic and gives identical outputs.
-        if self.method == "isotonic":
+        elif self.method == "isotonic":
             # IsotonicRegression.predict with out_of_bounds='clip': linear between thresholds, flat outside.
-            return np.interp(p, self.X_thresholds_, self.y_thresholds_)
-        return expit(self.coef_ * _logit(p) + self.intercept_)
+            calibrated = np.interp(p, self.X_thresholds_, self.y_thresholds_)
+        else:
+            calibrated = expit(self.coef_ * _logit(p) + self.intercept_)
+        return float(calibrated[0]) if scalar else calibrated
 
     def ece_report(self, probabilities, outcomes, n_bins: int = 10) -> dict[str, float]:
         """Expected calibration error of `probabilities` before and after calibration, on held-out rows.
@@ -183,8 +334,8 @@ class ProbabilityCalibrator(BaseEstimator):
         Returns a dict with `ece_before`, `ece_after`, `n_samples` and `n_bins`. Use rows the calibrator was
         not fitted on, or the `ece_after` is optimistic.
         """
-        self._check_fitted("ask for an ECE report")
-        p, y = _check_pairs(probabilities, outcomes)
+        check_is_fitted(self, "ask for an ECE report")
+        p, y = check_probability_outcome_pairs(probabilities, outcomes, self)
         return {
             "ece_before": expected_calibration_error(p, y, n_bins=n_bins),
             "ece_after": expected_calibration_error(self.calibrate(p), y, n_bins=n_bins),
@@ -195,19 +346,27 @@ class ProbabilityCalibrator(BaseEstimator):
     # ----------------------------------------------------------------------------------------- storage
 
     def to_dict(self) -> dict[str, Any]:
-        """Parameters, fitted state and streaming buffer as plain JSON types (for a database column).
+        """Parameters, fitted state and streaming state as plain JSON types (for `save` or a database column).
 
-        `json.dumps(calibrator.to_dict(), allow_nan=False)` works; `from_dict` reverses it exactly (floats
-        survive a JSON round trip bit for bit).
+        Keeps the window, the pending predictions, the id counter and the refit counters, so that `from_dict`
+        (or `load`) gives a calibrator that calibrates, and goes on streaming, exactly as this one.
         """
+        self._check_params()
+        stream = self._stream()
         state: dict[str, Any] = {
-            "format": STATE_FORMAT,
+            "format": self.STATE_FORMAT,
             "params": {
                 "window_size": int(self.window_size),
                 "min_samples": int(self.min_samples),
                 "method": self.method,
+                "refit_every": None if self.refit_every is None else int(self.refit_every),
             },
-            "observations": [[p, y] for p, y in self._buffer()],
+            "observations": [[p, y] for p, y in stream.window],
+            "pending": [[identifier, p] for identifier, p in stream.pending.items()],
+            "next_id": stream.next_id,
+            "n_resolved": stream.n_resolved,
+            "automatic_fits": stream.automatic_fits,
+            "since_refit": stream.since_refit,
             "fitted": self.__sklearn_is_fitted__(),
         }
         if state["fitted"]:
@@ -224,19 +383,29 @@ class ProbabilityCalibrator(BaseEstimator):
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> ProbabilityCalibrator:
-        """Rebuild a calibrator from `to_dict` output; it calibrates exactly as the one that was stored."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            found = state.get("format") if isinstance(state, dict) else type(state).__name__
-            raise StateError(
-                f"ProbabilityCalibrator.from_dict expects the output of ProbabilityCalibrator.to_dict "
-                f"(format {STATE_FORMAT!r}), got format {found!r}."
-            )
-        try:
-            calibrator = cls(**state["params"])
+        """Rebuild a calibrator from `to_dict` output; it calibrates, and streams, exactly as the one stored.
+
+        A state stored before streaming kept pending predictions (no 'refit_every' parameter) is restored with
+        `refit_every=None`, as that calibrator never refitted by itself.
+
+        Raises:
+            StateError: `state` is not a ProbabilityCalibrator state, or is incomplete.
+        """
+        cls._check_state_format(state)
+        with cls._reading_state():
+            params = dict(state["params"])
+            params.setdefault("refit_every", None)
+            calibrator = cls(**params)
             calibrator._check_params()
-            buffer = calibrator._buffer()
+            stream = calibrator._stream()
             for p, y in state["observations"]:
-                buffer.append((float(p), int(y)))
+                stream.window.append((float(p), int(y)))
+            stream.pending = {int(identifier): float(p) for identifier, p in state.get("pending", [])}
+            stream.next_id = int(state.get("next_id", max(stream.pending, default=-1) + 1))
+            stream.n_resolved = int(state.get("n_resolved", len(stream.window)))
+            stream.automatic_fits = int(state.get("automatic_fits", 0))
+            since_refit = state.get("since_refit")
+            stream.since_refit = None if since_refit is None else int(since_refit)
             if state["fitted"]:
                 calibrator.n_samples_fit_ = int(state["n_samples_fit"])
                 calibrator.is_passthrough_ = bool(state["is_passthrough"])
@@ -247,10 +416,6 @@ class ProbabilityCalibrator(BaseEstimator):
                 elif not calibrator.is_passthrough_:
                     calibrator.coef_ = float(state["coef"])
                     calibrator.intercept_ = float(state["intercept"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise StateError(
-                f"ProbabilityCalibrator.from_dict: the stored state is incomplete or malformed ({error!r})."
-            ) from error
         return calibrator
 
     # ----------------------------------------------------------------------------------------- helpers
@@ -258,19 +423,11 @@ class ProbabilityCalibrator(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "is_passthrough_")
 
-    def _check_fitted(self, action: str) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(self, action)
-
     def _check_params(self) -> None:
-        if self.method not in METHODS:
-            raise InvalidInputError(
-                f"ProbabilityCalibrator: method must be one of {', '.join(METHODS)}, got {self.method!r}."
-            )
-        for name in ("window_size", "min_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise InvalidInputError(f"ProbabilityCalibrator: {name} must be a positive integer, got {value!r}.")
+        check_choice(self, "method", self.method, METHODS)
+        check_int(self, "window_size", self.window_size)
+        check_int(self, "min_samples", self.min_samples)
+        check_int(self, "refit_every", self.refit_every, allow_none=True)
 
 
 def expected_calibration_error(probabilities, outcomes, n_bins: int = 10) -> float:
@@ -289,9 +446,8 @@ def expected_calibration_error(probabilities, outcomes, n_bins: int = 10) -> flo
     -------
     float in [0, 1] (0 for a perfectly calibrated predictor, in the limit of many rows).
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise InvalidInputError(f"expected_calibration_error: n_bins must be a positive integer, got {n_bins!r}.")
-    p, y = _check_pairs(probabilities, outcomes)
+    check_int("expected_calibration_error", "n_bins", n_bins)
+    p, y = check_probability_outcome_pairs(probabilities, outcomes, "expected_calibration_error")
     if p.size == 0:
         raise InvalidInputError("expected_calibration_error: no observations; pass at least one.")
     bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
@@ -303,41 +459,3 @@ def expected_calibration_error(probabilities, outcomes, n_bins: int = 10) -> flo
 
 def _logit(p: np.ndarray) -> np.ndarray:
     return logit(np.clip(p, _LOGIT_EPS, 1.0 - _LOGIT_EPS))
-
-
-def _check_probabilities(probabilities) -> np.ndarray:
-    try:
-        p = np.asarray(probabilities, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise InvalidInputError(f"Probabilities must be numbers in [0, 1] ({error}).") from error
-    if p.ndim > 1:
-        raise InvalidInputError(
-            f"Probabilities must be one-dimensional (the positive class), got shape {p.shape}. "
-            "Pass predict_proba(X)[:, 1]."
-        )
-    if not np.all(np.isfinite(p)) or np.any((p < 0.0) | (p > 1.0)):
-        bad = p[~(np.isfinite(p) & (p >= 0.0) & (p <= 1.0))]
-        raise InvalidInputError(
-            f"Probabilities must be finite numbers in [0, 1]; {bad.size} are not (e.g. {bad[:3].tolist()})."
-        )
-    return p.reshape(-1)
-
-
-def _check_pairs(probabilities, outcomes) -> tuple[np.ndarray, np.ndarray]:
-    p = _check_probabilities(probabilities)
-    raw = np.asarray(outcomes).reshape(-1)
-    if raw.size != p.size:
-        raise InvalidInputError(
-            f"Got {p.size} probabilities but {raw.size} outcomes; pass one outcome per probability."
-        )
-    try:
-        y = raw.astype(np.float64)
-    except (TypeError, ValueError) as error:
-        raise InvalidInputError(f"Outcomes must be 0/1 or booleans ({error}).") from error
-    if not np.all((y == 0.0) | (y == 1.0)):
-        bad = sorted({v for v in y[(y != 0.0) & (y != 1.0)].tolist() if not math.isnan(v)})[:3]
-        raise InvalidInputError(
-            f"Outcomes must be 0/1 or booleans; found other values (e.g. {bad or ['NaN']}). "
-            "Drop rows whose outcome is not known yet."
-        )
-    return p, y.astype(np.int64)

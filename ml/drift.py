@@ -1,7 +1,8 @@
 """Feature drift between the training window and recent data: per-feature KS test or PSI, and a retrain trigger.
 
 `DriftDetector` is fitted on the training window only: its baselines describe the rows the model was trained
-on, and recent data is compared against them.
+on, and recent data is compared against them. It is saved as JSON text (`save` / `load`, see
+`ml.persistence`), never pickled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from scipy.stats import ks_2samp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError, StateError
+from ml.persistence import JsonPersistenceMixin, json_params
+from ml.validation import check_choice, check_feature_frame, check_int, check_interval, check_is_fitted, select_features
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ def _quantile_key(q: float) -> str:
     return f"q{round(q * 100):02d}"
 
 
-class DriftDetector(BaseEstimator):
+class DriftDetector(JsonPersistenceMixin, BaseEstimator):
     """Decide whether recent feature data has drifted far enough from the training window to retrain.
 
     Fit it on the training window only (the rows the model was trained on): each feature's baseline is
@@ -67,7 +69,12 @@ class DriftDetector(BaseEstimator):
         Per-feature baseline, JSON-ready: `n_rows`, `n_missing`, `mean`, `std`, `quantiles` (`q01` ... `q99`),
         `psi_edges` (inner bin edges; the outer bins are open-ended), `psi_expected` (training fraction per
         bin), `ks_sample`. All but the counts are None (or empty) for a feature with no value in the window.
+
+    Saving: `save('models/drift_detector_baseline.json')` writes the parameters and baselines as JSON text and
+    `DriftDetector.load(path)` reads them back (`to_dict` / `from_dict` for a database table).
     """
+
+    STATE_FORMAT = STATE_FORMAT
 
     def __init__(
         self,
@@ -100,7 +107,7 @@ class DriftDetector(BaseEstimator):
         self : DriftDetector
         """
         self._check_params()
-        _check_frame(X_train, "X_train")
+        check_feature_frame(X_train, self, "X_train")
         rng = check_random_state(self.random_state)
         baselines: dict[str, dict[str, Any]] = {}
         for column in X_train.columns:
@@ -168,19 +175,9 @@ class DriftDetector(BaseEstimator):
             `method` (str) and `n_features_tested` (int).
         All values are plain Python types, ready for `json.dumps`.
         """
-        self._check_fitted("check for drift")
-        if method not in METHODS:
-            raise InvalidInputError(f"DriftDetector: method must be one of {', '.join(METHODS)}, got {method!r}.")
-        if not isinstance(X_recent, pd.DataFrame):
-            raise InvalidInputError(
-                f"DriftDetector expects X_recent as a pandas DataFrame, got {type(X_recent).__name__}."
-            )
-        present = set(X_recent.columns)
-        missing = [c for c in self.feature_names_in_ if c not in present]
-        if missing:
-            raise MissingFeaturesError(self, missing, [str(c) for c in X_recent.columns])
-        X_recent = X_recent.loc[:, list(self.feature_names_in_)]
-        _check_frame(X_recent, "X_recent")
+        check_is_fitted(self, "check for drift")
+        check_choice(self, "method", method, METHODS)
+        X_recent = select_features(X_recent, list(self.feature_names_in_), self, "X_recent")
 
         rng = check_random_state(self.random_state)
         details: dict[str, dict[str, Any]] = {}
@@ -241,32 +238,29 @@ class DriftDetector(BaseEstimator):
     # ----------------------------------------------------------------------------------------- storage
 
     def to_dict(self) -> dict[str, Any]:
-        """Parameters and baselines as plain JSON types (for a DuckDB table); `from_dict` reverses it exactly.
+        """Parameters and baselines as plain JSON types (for `save` or a DuckDB table); `from_dict` reverses it
+        exactly.
 
-        A `random_state` that is a RandomState object (not an int) cannot be stored and is saved as None.
+        A `random_state` that is a RandomState object (not an int) cannot be stored and is saved as None. Values
+        JSON cannot hold (NaN) never occur: a feature without a value in the window has None statistics.
         """
-        self._check_fitted("store it")
-        params = self.get_params()
-        if not (params["random_state"] is None or isinstance(params["random_state"], int | np.integer)):
-            params["random_state"] = None
-        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+        check_is_fitted(self, "save it")
         return {
-            "format": STATE_FORMAT,
-            "params": params,
+            "format": self.STATE_FORMAT,
+            "params": json_params(self.get_params()),
             "feature_names": list(self.feature_names_in_),
             "baselines": self.baselines_,
         }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> DriftDetector:
-        """Rebuild a fitted detector from `to_dict` output (e.g. read back from the database)."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            found = state.get("format") if isinstance(state, dict) else type(state).__name__
-            raise StateError(
-                f"DriftDetector.from_dict expects the output of DriftDetector.to_dict (format {STATE_FORMAT!r}), "
-                f"got format {found!r}."
-            )
-        try:
+        """Rebuild a fitted detector from `to_dict` output (e.g. read back from the database, or `load`).
+
+        Raises:
+            StateError: `state` is not a DriftDetector state, or is incomplete.
+        """
+        cls._check_state_format(state)
+        with cls._reading_state():
             detector = cls(**state["params"])
             detector._check_params()
             names = list(state["feature_names"])
@@ -275,10 +269,6 @@ class DriftDetector(BaseEstimator):
             for name, baseline in baselines.items():
                 if not required <= baseline.keys():
                     raise KeyError(f"{name}: {', '.join(sorted(required - baseline.keys()))}")
-        except (KeyError, TypeError, ValueError) as error:
-            raise StateError(
-                f"DriftDetector.from_dict: the stored state is incomplete or malformed ({error!r})."
-            ) from error
         detector.feature_names_in_ = np.asarray(names, dtype=object)
         detector.n_features_in_ = len(names)
         detector.baselines_ = baselines
@@ -289,21 +279,12 @@ class DriftDetector(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "baselines_")
 
-    def _check_fitted(self, action: str) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(self, action)
-
     def _check_params(self) -> None:
-        for name in ("ks_threshold", "drift_percentage_trigger"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
-                raise InvalidInputError(f"DriftDetector: {name} must be in (0, 1], got {value!r}.")
-        if not self.psi_threshold > 0.0:
-            raise InvalidInputError(f"DriftDetector: psi_threshold must be positive, got {self.psi_threshold!r}.")
-        for name in ("sample_size", "psi_bins"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
-                raise InvalidInputError(f"DriftDetector: {name} must be an integer of at least 2, got {value!r}.")
+        check_interval(self, "ks_threshold", self.ks_threshold, 0.0, 1.0)
+        check_interval(self, "drift_percentage_trigger", self.drift_percentage_trigger, 0.0, 1.0)
+        check_interval(self, "psi_threshold", self.psi_threshold, 0.0)
+        check_int(self, "sample_size", self.sample_size, minimum=2)
+        check_int(self, "psi_bins", self.psi_bins, minimum=2)
 
 
 def _bin_fractions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -321,29 +302,3 @@ def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
 def _finite_values(column: pd.Series) -> np.ndarray:
     values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     return values[np.isfinite(values)]
-
-
-def _check_frame(X: object, name: str) -> None:
-    """Raise unless `X` is a non-empty frame of numeric or boolean columns with unique string names."""
-    if not isinstance(X, pd.DataFrame):
-        raise InvalidInputError(
-            f"DriftDetector expects {name} as a pandas DataFrame with named feature columns, got {type(X).__name__}."
-        )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise InvalidInputError(f"DriftDetector: {name} is empty ({X.shape[0]} rows x {X.shape[1]} columns).")
-    not_str = [repr(c) for c in X.columns if not isinstance(c, str)]
-    if not_str:
-        raise InvalidInputError(f"DriftDetector: {name} must have string column names, got {', '.join(not_str[:5])}.")
-    if X.columns.duplicated().any():
-        duplicated = sorted(set(X.columns[X.columns.duplicated()]))
-        raise InvalidInputError(f"DriftDetector: {name} has duplicated column name(s): {', '.join(duplicated)}.")
-    not_numeric = [
-        c
-        for c, dtype in X.dtypes.items()
-        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-    ]
-    if not_numeric:
-        raise InvalidInputError(
-            f"DriftDetector: {name} has non-numeric column(s): {', '.join(not_numeric)}. "
-            "Pass only the feature columns (drop ticker, trade_date)."
-        )

@@ -16,14 +16,21 @@ class MLError(Exception):
     """Base class for errors of the ml package that a user can act on."""
 
 
+def _name(estimator: object) -> str:
+    return estimator if isinstance(estimator, str) else type(estimator).__name__
+
+
 class NotFittedError(MLError, _SklearnNotFittedError):
-    """An estimator was used before `fit` (or `from_dict`) gave it fitted state."""
+    """An estimator was used before `fit` (or `from_dict` / `load`) gave it fitted state.
+
+    `estimator` is the estimator itself (its class name is used) or its name.
+    """
 
     def __init__(self, estimator: object, action: str = "use it") -> None:
-        name = type(estimator).__name__
+        name = _name(estimator)
         super().__init__(
             f"This {name} is not fitted yet: call fit(...) on the training window (or restore it with "
-            f"{name}.from_dict(...)) before you {action}."
+            f"{name}.from_dict(...) or {name}.load(path)) before you {action}."
         )
 
 
@@ -32,21 +39,22 @@ class InvalidInputError(MLError, ValueError):
 
 
 class MissingFeaturesError(MLError, ValueError):
-    """A frame lacks feature columns the fitted estimator needs."""
+    """A frame lacks feature columns the fitted estimator needs (`estimator`: the estimator or its name)."""
 
     def __init__(self, estimator: object, missing: Iterable[str], available: Iterable[str]) -> None:
         self.missing = list(missing)
         available = list(available)
         shown = ", ".join(available[:20]) + (f", ... ({len(available)} in all)" if len(available) > 20 else "")
         super().__init__(
-            f"{type(estimator).__name__} was fitted with feature column(s) that this frame lacks: "
+            f"{_name(estimator)} was fitted with feature column(s) that this frame lacks: "
             f"{', '.join(self.missing)}. Pass a frame with these columns (found: {shown or 'none'}), "
             "or fit again on the columns you have."
         )
 
 
 class StateError(MLError, ValueError):
-    """A stored state (`to_dict` output read back from a database) is malformed or from another estimator."""
+    """A stored state (`to_dict` output read back from a database or a `.json` file) is malformed or from
+    another estimator."""
 
 
 class DeviceUnavailableError(MLError):

@@ -10,13 +10,19 @@ How it is put together (all fitted on the training window only):
    the regime probability (the global one where the row falls back), fitted on *out-of-fold* predictions so
    that it learns how far to trust each model on rows those models did not train on.
 
+The regime id (0-11, the T-1 market state) is an ordinary input: a column of X named by `regime_column`
+('regime_id' by default), or the keyword `regime_ids=` of `fit`, `train_ensemble`, `predict_proba`,
+`predict` and `score`. With the column in X, the learner follows scikit-learn's contract as it is
+(`clone`, `set_params`, `fit(X, y)`, `score(X, y)`), so a hyperparameter search can run over the learner
+that ships.
+
 Out-of-fold predictions come from a **blocked K-fold**: the training rows, which the caller must pass in
 time order, are cut into `n_folds` contiguous blocks, never shuffled; each block is predicted by models
 trained on the other blocks (those before it *and* after it). Contiguous blocks keep autocorrelated
 neighbours on the same side of a split except at the block edges; the folds are not purged, so labels that
 overlap in time (the 5-day label) leak across a block edge for a few days of rows. Purging between the
-training window and the validation window passed to `train_ensemble` is the caller's job (see
-`ml.splits.purged_splits`).
+training window and a validation window passed to `fit` / `train_ensemble` is the caller's job (see
+`ml.splits.purged_splits`); without one, `train_ensemble` holds out and purges the most recent dates itself.
 
 Early stopping picks the number of boosting rounds of each model. With validation data, each model is
 trained on all its training rows and stopped on the validation rows (of its regime, for a regime model);
@@ -26,12 +32,13 @@ and the model is then refit on all its rows with that many rounds. The fold mode
 of the final models. Because the validation rows chose the stopping round, the reported `val_auc` is
 slightly optimistic; the test split is the unbiased estimate.
 
-Persistence uses LightGBM's own model text and plain numbers for the stacker (`to_artifacts` /
-`from_artifacts`); nothing is pickled.
+Persistence uses LightGBM's own model text and plain numbers for the stacker (`to_dict` / `from_dict`,
+`save` / `load` as a `.json` file); nothing is pickled.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -39,15 +46,32 @@ import lightgbm
 import numpy as np
 import pandas as pd
 from scipy.special import logit
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 
 from ml.device import DeviceChoice, resolve_device
-from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError, StateError
+from ml.errors import InvalidInputError
+from ml.persistence import JsonPersistenceMixin, json_params
+from ml.validation import (
+    as_float_matrix,
+    check_binary_labels,
+    check_frame,
+    check_int,
+    check_interval,
+    check_is_fitted,
+    check_numeric_columns,
+    check_regime_ids,
+    select_features,
+)
 
+logger = logging.getLogger(__name__)
+
+# The `format` tag of the stored state (unchanged since the first version: states written before
+# `regime_column`, `validation_fraction` and `label_horizon` existed load with their defaults).
 ARTIFACT_FORMAT = "hierarchical_meta_learner/1"
+STATE_FORMAT = ARTIFACT_FORMAT
 
 # Defaults for every booster; `lgbm_params` overrides them. `deterministic` with `force_row_wise` and a
 # fixed thread count makes two fits with the same seed give the same trees.
@@ -112,7 +136,9 @@ GLOBAL = "global"
 # Characters LightGBM refuses in feature names (its model text is JSON-like).
 _FORBIDDEN_NAME_CHARACTERS = set('",:[]{}')
 _FITTED_ATTRIBUTES = (
-    "feature_names_",
+    "feature_names_in_",
+    "n_features_in_",
+    "classes_",
     "seed_",
     "lightgbm_params_",
     "device_used_",
@@ -127,10 +153,11 @@ _FITTED_ATTRIBUTES = (
 )
 
 
-class HierarchicalMetaLearner(BaseEstimator):
+class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimator):
     """Global + per-regime LightGBM binary models combined by a logistic stacker on out-of-fold logits.
 
-    See the module docstring for how the models, folds and early stopping fit together.
+    See the module docstring for how the models, folds and early stopping fit together. Fit it on the
+    training window only, with rows in time order.
 
     Parameters:
         random_state: int, `numpy.random.RandomState` or None. Seeds every booster (bagging and feature
@@ -144,19 +171,35 @@ class HierarchicalMetaLearner(BaseEstimator):
         num_boost_round: most boosting rounds per model.
         early_stopping_rounds: rounds without improvement of the first metric before stopping; None
             trains every model for `num_boost_round` rounds.
+        regime_column: the column of X holding each row's regime id (0-11; NaN for none). It is an input,
+            never a feature. Instead of the column, the regimes may be passed with `regime_ids=` (not both).
+            None: X has no regime column; without `regime_ids=` only the global model is trained and used.
+        validation_fraction: share of the most recent trade dates `train_ensemble` holds out as its validation
+            set when none is given.
+        label_horizon: trading days a label looks ahead (5 for `label_up_5d`); `train_ensemble` drops the
+            training rows of that many dates before its held-out block, whose labels overlap it.
 
     Fitted attributes:
         booster_: the global `lightgbm.Booster`, cut to its best iteration.
         regime_boosters_: {regime id: `lightgbm.Booster`} for the regimes with their own model.
         stacker_: the fitted `LogisticRegression` over [logit(global), logit(regime)].
-        feature_names_: the feature columns, in the order the boosters use them.
+        classes_: array([0, 1]).
+        feature_names_in_, n_features_in_: the feature columns (all columns of X but the regime column), in
+            the order the boosters use them, and their number.
         best_iterations_: {'global': rounds, 'regimes': {regime id: rounds}}.
         regimes_trained_, regimes_fallback_: sorted regime ids with and without their own model.
         lightgbm_params_: the booster parameters used (with the seed and device).
         seed_: the LightGBM seed drawn from `random_state`.
         device_used_, device_reason_: the LightGBM device type that trained and why.
-        training_report_: the dict `train_ensemble` returned (absent after `from_artifacts`).
+        training_report_: the dict `train_ensemble` returned (or `fit` built); absent after `from_dict`.
+
+    Unlike scikit-learn's classifiers, `predict` returns the probability of class 1 (the plan's contract:
+    the probability of an up move in 5 days, 0-1), not a label; `predict_proba(X)[:, 1] >= 0.5` gives labels.
+    `score` is the ROC AUC. With cross-validation helpers, pass a time-ordered splitter (e.g.
+    `TimeSeriesSplit`): an integer `cv` would mean stratified folds, which ignore time.
     """
+
+    STATE_FORMAT = STATE_FORMAT
 
     def __init__(
         self,
@@ -167,6 +210,9 @@ class HierarchicalMetaLearner(BaseEstimator):
         lgbm_params: dict | None = None,
         num_boost_round: int = 300,
         early_stopping_rounds: int | None = 30,
+        regime_column: str | None = "regime_id",
+        validation_fraction: float = 0.15,
+        label_horizon: int = 5,
     ) -> None:
         self.random_state = random_state
         self.device = device
@@ -175,6 +221,9 @@ class HierarchicalMetaLearner(BaseEstimator):
         self.lgbm_params = lgbm_params
         self.num_boost_round = num_boost_round
         self.early_stopping_rounds = early_stopping_rounds
+        self.regime_column = regime_column
+        self.validation_fraction = validation_fraction
+        self.label_horizon = label_horizon
 
     # ------------------------------------------------------------------ fitting
 
@@ -182,64 +231,204 @@ class HierarchicalMetaLearner(BaseEstimator):
         self,
         X: pd.DataFrame,
         y: Any,
-        regime_ids: Any,
+        *,
+        regime_ids: Any = None,
         X_val: pd.DataFrame | None = None,
         y_val: Any = None,
         regime_val: Any = None,
     ) -> HierarchicalMetaLearner:
-        """Fit the ensemble (see `train_ensemble`) and return self."""
-        self.train_ensemble(X, y, regime_ids, X_val=X_val, y_val=y_val, regime_val=regime_val)
+        """Fit the global, regime and stacker models on all rows given and return self.
+
+        Parameters:
+            X: training features, one row per example, **in time order** (numeric columns; NaN allowed), with
+                the regime id in column `regime_column` unless `regime_ids` is given. Every other column is a
+                feature.
+            y: binary labels (0/1), one per row of X.
+            regime_ids: integer regime id per row (NaN: no regime, uses the global model), when X has no
+                regime column.
+            X_val, y_val: optional validation window, later than the training window and purged from it by the
+                caller, with its regimes in `X_val[regime_column]` or `regime_val`; used for early stopping and
+                `training_report_['val_auc']`. Without it each model stops early on its own training tail.
+
+        Returns:
+            self.
+
+        Raises:
+            InvalidInputError: malformed inputs or parameters, or regimes given both ways or not at all.
+            MissingFeaturesError: X_val lacks a feature column of X.
+            DeviceUnavailableError: `device` is 'gpu' or 'cuda' and that learner is unavailable.
+        """
+        self._start_fit()
+        features, labels, regimes = self._training_inputs(X, y, regime_ids)
+        validation = self._validation_inputs(X_val, y_val, regime_val)
+        self.training_report_ = self._fit_arrays(features, labels, regimes, validation, _given(validation))
         return self
 
     def train_ensemble(
         self,
         X: pd.DataFrame,
         y: Any,
-        regime_ids: Any,
+        *,
+        regime_ids: Any = None,
         X_val: pd.DataFrame | None = None,
         y_val: Any = None,
         regime_val: Any = None,
+        trade_dates: Any = None,
     ) -> dict:
-        """Fit the global, regime and stacker models on the training window and report how it went.
+        """Fit the ensemble and report how it went, with a validation AUC even when no validation set is given.
+
+        With `X_val`/`y_val` (and their regimes), this is `fit` and returns its report. Without them, the most
+        recent rows are held out, purged, as the validation set: the last `validation_fraction` of the unique
+        trade dates are held out, the training rows of the `label_horizon` unique dates before the held-out
+        block are dropped (their labels look into it), and the learner is fitted on the remaining, earlier
+        rows with the held-out rows as its validation set (early stopping and `val_auc`, as with a given one).
+        The fitted model has then not seen the held-out or purged rows. `val_auc` is slightly optimistic,
+        since the held-out rows also chose the stopping rounds; the test split is the unbiased estimate.
+
+        Trade dates come from `trade_dates` (one per row) or from X's index: a DatetimeIndex, an index named
+        'trade_date', or a MultiIndex with a 'trade_date' level. Without any, the rows are taken as one time
+        series in order: the last `validation_fraction` of the rows are held out and the `label_horizon` rows
+        before them purged, and a warning says that a panel (many tickers per date) needs `trade_dates=` or a
+        trade_date index.
 
         Parameters:
-            X: training features, one row per example, **in time order** (numeric columns; NaN allowed).
-            y: binary labels (0/1), one per row of X.
-            regime_ids: integer regime id per row (NaN: no regime, uses the global model).
-            X_val, y_val, regime_val: optional validation window (pass all three or none), later than the
-                training window and purged from it by the caller; used for early stopping and `val_auc`.
+            X, y, regime_ids, X_val, y_val, regime_val: as for `fit`. Rows in time order.
+            trade_dates: optional trade date per row of X (ignored when a validation set is given).
 
         Returns:
             {'train_auc': in-sample AUC of the final ensemble, 'oof_auc': AUC of the stacker on the
-            out-of-fold inputs, 'val_auc': AUC on the validation window or None, 'device_used',
-            'device_reason', 'regimes_trained', 'regimes_fallback', 'best_iterations', 'rows'}.
+            out-of-fold inputs, 'val_auc': AUC on the validation rows (None only when they hold one class),
+            'device_used', 'device_reason', 'regimes_trained', 'regimes_fallback', 'best_iterations',
+            'rows' (training rows fitted on), 'rows_held_out' and 'rows_purged' (0 with a given validation
+            set), 'validation': {'source': 'given' or 'holdout', 'rows', 'rows_purged', 'by': None,
+            'trade_date' or 'row order', 'first_date', 'last_training_date', 'purged_dates'}}.
 
         Raises:
-            InvalidInputError: malformed inputs or parameters (the message says which).
+            InvalidInputError: malformed inputs or parameters, rows out of date order, or too few rows left
+                to train on after the hold-out.
             DeviceUnavailableError: `device` is 'gpu' or 'cuda' and that learner is unavailable.
         """
+        self._start_fit()
+        features, labels, regimes = self._training_inputs(X, y, regime_ids)
+        validation = self._validation_inputs(X_val, y_val, regime_val)
+        if validation is not None:
+            report = self._fit_arrays(features, labels, regimes, validation, _given(validation))
+        else:
+            dates = _row_dates(X, trade_dates, len(features))
+            train_end, held_start, source = _recent_holdout(
+                len(features), dates, self.validation_fraction, self.label_horizon
+            )
+            held = slice(held_start, None)
+            validation = (features[held], labels[held], regimes[held])
+            if len(np.unique(validation[1])) < 2:
+                logger.warning(
+                    "HierarchicalMetaLearner: the %d held-out rows hold a single class; val_auc is None.",
+                    len(validation[1]),
+                )
+            report = self._fit_arrays(features[:train_end], labels[:train_end], regimes[:train_end], validation, source)
+        self.training_report_ = report
+        return report
+
+    def _start_fit(self) -> None:
         self._check_params()
         # A failed refit must not leave a mix of old and new fitted state behind.
         for name in _FITTED_ATTRIBUTES:
             self.__dict__.pop(name, None)
-        self.feature_names_ = _feature_names(X)
-        features = _as_matrix(X, self.feature_names_, self)
-        labels = _as_labels(y, len(features), "y")
-        regimes = _as_regimes(regime_ids, len(features), "regime_ids")
-        if len(np.unique(labels)) < 2:
-            raise InvalidInputError("y has a single class; the learner needs both 0 and 1 in the training window")
-        if len(features) < 2 * self.n_folds:
-            raise InvalidInputError(f"{len(features)} training rows are too few for n_folds={self.n_folds}")
 
-        validation = None
-        given = [part is not None for part in (X_val, y_val, regime_val)]
-        if any(given) and not all(given):
-            raise InvalidInputError("pass X_val, y_val and regime_val together, or none of them")
-        if all(given):
-            val_features = _as_matrix(X_val, self.feature_names_, self)
-            val_labels = _as_labels(y_val, len(val_features), "y_val")
-            val_regimes = _as_regimes(regime_val, len(val_features), "regime_val")
-            validation = (val_features, val_labels, val_regimes)
+    def _training_inputs(self, X: Any, y: Any, regime_ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features, labels and regimes of the training rows; sets `feature_names_in_` and `n_features_in_`."""
+        check_frame(X, self, "X")
+        frame, regimes = self._split_regimes(X, regime_ids, "X", "regime_ids")
+        if frame.shape[1] == 0:
+            raise InvalidInputError(
+                f"HierarchicalMetaLearner: X has no feature columns besides the regime column {self.regime_column!r}."
+            )
+        names = list(frame.columns)
+        awkward = [name for name in names if _FORBIDDEN_NAME_CHARACTERS.intersection(name)]
+        if awkward:
+            raise InvalidInputError(
+                "HierarchicalMetaLearner: LightGBM does not accept the characters "
+                f"{''.join(sorted(_FORBIDDEN_NAME_CHARACTERS))} in feature names; rename these columns: {awkward[:5]}"
+            )
+        check_numeric_columns(frame, self, "X")
+        features = as_float_matrix(frame)
+        labels = check_binary_labels(y, len(features), self, "y", dtype=np.int8)
+        regimes = self._regime_array(regimes, len(features), "regime_ids")
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.n_features_in_ = len(names)
+        return features, labels, regimes
+
+    def _validation_inputs(
+        self, X_val: Any, y_val: Any, regime_val: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if X_val is None and y_val is None and regime_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise InvalidInputError(
+                "HierarchicalMetaLearner: pass X_val and y_val together (with the regimes in X_val's regime column "
+                "or regime_val=), or none of them"
+            )
+        features, regimes = self._features_and_regimes(X_val, regime_val, "X_val", "regime_val")
+        labels = check_binary_labels(y_val, len(features), self, "y_val", dtype=np.int8)
+        return features, labels, regimes
+
+    def _features_and_regimes(
+        self, X: Any, regime_ids: Any, frame_name: str, keyword: str, *, allow_no_rows: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted feature columns of X as a float matrix, and the regime of each row (NaN for none)."""
+        if not isinstance(X, pd.DataFrame):
+            check_frame(X, self, frame_name)  # raises the error that says to pass a DataFrame
+        frame, regimes = self._split_regimes(X, regime_ids, frame_name, keyword)
+        features = as_float_matrix(
+            select_features(frame, list(self.feature_names_in_), self, frame_name, allow_no_rows=allow_no_rows)
+        )
+        return features, self._regime_array(regimes, len(features), keyword)
+
+    def _split_regimes(
+        self, X: pd.DataFrame, regime_ids: Any, frame_name: str, keyword: str
+    ) -> tuple[pd.DataFrame, Any]:
+        """X without its regime column, and the regimes from that column or the keyword (None: no regimes)."""
+        column = self.regime_column
+        in_frame = column is not None and column in X.columns
+        if in_frame and regime_ids is not None:
+            raise InvalidInputError(
+                f"HierarchicalMetaLearner: got the regimes twice, as column {column!r} of {frame_name} and as "
+                f"{keyword}=; give them one way (drop the column, or leave out {keyword}=)."
+            )
+        if in_frame:
+            return X.drop(columns=column), X[column].to_numpy()
+        if regime_ids is not None:
+            return X, regime_ids
+        if column is not None:
+            raise InvalidInputError(
+                f"HierarchicalMetaLearner: {frame_name} has no regime column {column!r} and no {keyword}= was "
+                f"passed; put each row's regime id (0-11, NaN for none) in column {column!r} of {frame_name}, "
+                f"pass {keyword}=..., or set regime_column=None to use the global model only."
+            )
+        return X, None
+
+    def _regime_array(self, regime_ids: Any, rows: int, name: str) -> np.ndarray:
+        if regime_ids is None:
+            return np.full(rows, np.nan)
+        return check_regime_ids(regime_ids, rows, self, name)
+
+    def _fit_arrays(
+        self,
+        features: np.ndarray,
+        labels: np.ndarray,
+        regimes: np.ndarray,
+        validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        validation_info: dict,
+    ) -> dict:
+        """Fit every model on the training arrays (rows in time order) and return the training report."""
+        if len(np.unique(labels)) < 2:
+            raise InvalidInputError(
+                "HierarchicalMetaLearner: y has a single class; the learner needs both 0 and 1 in the training window"
+            )
+        if len(features) < 2 * self.n_folds:
+            raise InvalidInputError(
+                f"HierarchicalMetaLearner: {len(features)} training rows are too few for n_folds={self.n_folds}"
+            )
 
         choice: DeviceChoice = resolve_device(self.device)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -273,8 +462,10 @@ class HierarchicalMetaLearner(BaseEstimator):
         self.best_iterations_ = {GLOBAL: global_rounds, "regimes": regime_rounds}
 
         oof_global, oof_regime = self._out_of_fold(features, labels, regimes)
-        self.stacker_ = LogisticRegression()
-        self.stacker_.fit(_stacker_inputs(oof_global, oof_regime), labels)
+        stacker = LogisticRegression()
+        stacker.fit(_stacker_inputs(oof_global, oof_regime), labels)
+        self.stacker_ = stacker
+        self.classes_ = np.array([0, 1])
 
         report = {
             "train_auc": _auc(labels, self._predict_positive(features, regimes)),
@@ -286,33 +477,37 @@ class HierarchicalMetaLearner(BaseEstimator):
             "regimes_fallback": list(fallback),
             "best_iterations": {GLOBAL: global_rounds, "regimes": dict(regime_rounds)},
             "rows": int(len(features)),
+            "rows_held_out": int(validation_info["rows"]) if validation_info["source"] == "holdout" else 0,
+            "rows_purged": int(validation_info["rows_purged"]),
+            "validation": validation_info,
         }
         if validation is not None:
             report["val_auc"] = _auc(validation[1], self._predict_positive(validation[0], validation[2]))
-        self.training_report_ = report
         return report
 
     def _check_params(self) -> None:
-        if not isinstance(self.n_folds, int | np.integer) or self.n_folds < 2:
-            raise InvalidInputError(f"n_folds must be an integer of at least 2; got {self.n_folds!r}")
-        if not isinstance(self.min_regime_rows, int | np.integer) or self.min_regime_rows < 1:
-            raise InvalidInputError(f"min_regime_rows must be a positive integer; got {self.min_regime_rows!r}")
-        if not isinstance(self.num_boost_round, int | np.integer) or self.num_boost_round < 1:
-            raise InvalidInputError(f"num_boost_round must be a positive integer; got {self.num_boost_round!r}")
-        if self.early_stopping_rounds is not None and (
-            not isinstance(self.early_stopping_rounds, int | np.integer) or self.early_stopping_rounds < 1
-        ):
+        check_int(self, "n_folds", self.n_folds, minimum=2)
+        check_int(self, "min_regime_rows", self.min_regime_rows)
+        check_int(self, "num_boost_round", self.num_boost_round)
+        check_int(self, "early_stopping_rounds", self.early_stopping_rounds, allow_none=True)
+        check_int(self, "label_horizon", self.label_horizon, minimum=0)
+        check_interval(self, "validation_fraction", self.validation_fraction, 0.0, 1.0, high_inclusive=False)
+        if self.regime_column is not None and (not isinstance(self.regime_column, str) or not self.regime_column):
             raise InvalidInputError(
-                f"early_stopping_rounds must be a positive integer or None; got {self.early_stopping_rounds!r}"
+                "HierarchicalMetaLearner: regime_column must be a column name or None (no regime column), got "
+                f"{self.regime_column!r}."
             )
         if self.lgbm_params is not None:
             if not isinstance(self.lgbm_params, dict):
-                raise InvalidInputError(f"lgbm_params must be a dict or None; got {type(self.lgbm_params).__name__}")
+                raise InvalidInputError(
+                    "HierarchicalMetaLearner: lgbm_params must be a dict or None; got "
+                    f"{type(self.lgbm_params).__name__}"
+                )
             reserved = sorted(RESERVED_LGBM_PARAMS.intersection(self.lgbm_params))
             if reserved:
                 raise InvalidInputError(
-                    f"lgbm_params may not set {', '.join(reserved)}: use random_state, device, "
-                    "num_boost_round and early_stopping_rounds instead (the objective is always binary)"
+                    f"HierarchicalMetaLearner: lgbm_params may not set {', '.join(reserved)}: use random_state, "
+                    "device, num_boost_round and early_stopping_rounds instead (the objective is always binary)"
                 )
 
     def _booster_params(self, seed: int, choice: DeviceChoice) -> dict:
@@ -331,7 +526,7 @@ class HierarchicalMetaLearner(BaseEstimator):
     ) -> lightgbm.Booster:
         """One booster; with `stop`, early stopping on those rows (at most `rounds` rounds)."""
         params = self.lightgbm_params_
-        train_set = lightgbm.Dataset(features, label=labels, feature_name=self.feature_names_, params=params)
+        train_set = lightgbm.Dataset(features, label=labels, feature_name=list(self.feature_names_in_), params=params)
         if stop is None:
             return lightgbm.train(params, train_set, num_boost_round=rounds)
         stop_set = lightgbm.Dataset(stop[0], label=stop[1], reference=train_set)
@@ -390,23 +585,61 @@ class HierarchicalMetaLearner(BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
 
-    def predict_proba(self, X: pd.DataFrame, regime_ids: Any) -> np.ndarray:
+    def predict_proba(self, X: pd.DataFrame, *, regime_ids: Any = None) -> np.ndarray:
         """Probabilities of class 0 and class 1, shape (n, 2) like scikit-learn.
 
         Parameters:
-            X: features with (at least) the training columns; extra columns are ignored.
+            X: features with (at least) the fitted feature columns; extra columns are ignored. The regimes come
+                from its column `regime_column` or from `regime_ids` (one way, not both), as for `fit`.
             regime_ids: regime id per row; an id without its own model, or NaN, uses the global model.
 
         Raises:
             NotFittedError: the learner has not been fitted or restored.
+            MissingFeaturesError: X lacks a fitted feature column.
+            InvalidInputError: regimes given both ways, or not at all (unless `regime_column` is None and the
+                learner has no regime model).
         """
-        self._check_fitted("predict")
-        features = _as_matrix(X, self.feature_names_, self)
-        regimes = _as_regimes(regime_ids, len(features), "regime_ids")
+        check_is_fitted(self, "predict")
+        features, regimes = self._prediction_inputs(X, regime_ids)
         if len(features) == 0:
             return np.empty((0, 2))
         positive = self._predict_positive(features, regimes)
         return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X: pd.DataFrame, *, regime_ids: Any = None) -> np.ndarray:
+        """Probability of class 1 (an up move over the label horizon) per row, 0-1, shape (n,).
+
+        This is the plan's contract and differs from scikit-learn's classifiers, whose `predict` returns labels:
+        use `predict_proba(X)[:, 1] >= 0.5` for labels. Same inputs as `predict_proba`.
+        """
+        return self.predict_proba(X, regime_ids=regime_ids)[:, 1]
+
+    def score(self, X: pd.DataFrame, y: Any, *, regime_ids: Any = None) -> float:
+        """ROC AUC of `predict(X)` against the 0/1 labels `y` (what a scikit-learn search maximizes).
+
+        Raises:
+            InvalidInputError: `y` holds a single class (the AUC is undefined).
+        """
+        probabilities = self.predict(X, regime_ids=regime_ids)
+        labels = check_binary_labels(y, len(probabilities), self, "y")
+        if len(np.unique(labels)) < 2:
+            raise InvalidInputError(
+                "HierarchicalMetaLearner.score: y holds a single class, so the ROC AUC is undefined; score on rows "
+                "with both outcomes (e.g. a longer window)."
+            )
+        return float(roc_auc_score(labels, probabilities))
+
+    def _prediction_inputs(self, X: Any, regime_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(X, pd.DataFrame):
+            check_frame(X, self, "X")  # raises the error that says to pass a DataFrame
+        no_regimes = regime_ids is None and (self.regime_column is None or self.regime_column not in X.columns)
+        if no_regimes and self.regime_column is None and self.regime_boosters_:
+            # Fitted with regime_ids= but asked without: the regime models would silently go unused.
+            raise InvalidInputError(
+                f"HierarchicalMetaLearner: this learner has models for regimes {sorted(self.regime_boosters_)}; "
+                "pass regime_ids=... (one per row, NaN for none) to predict with them."
+            )
+        return self._features_and_regimes(X, regime_ids, "X", "regime_ids", allow_no_rows=True)
 
     def _predict_positive(self, features: np.ndarray, regimes: np.ndarray) -> np.ndarray:
         global_probability = self.booster_.predict(features)
@@ -423,41 +656,34 @@ class HierarchicalMetaLearner(BaseEstimator):
         Parameters:
             importance_type: 'gain' (total split gain) or 'split' (number of splits).
         """
-        self._check_fitted("read its feature importance")
-        return _importance(self.booster_, self.feature_names_, importance_type)
+        check_is_fitted(self, "read its feature importance")
+        return _importance(self.booster_, list(self.feature_names_in_), importance_type)
 
     def regime_feature_importance(self, importance_type: str = "gain") -> dict[int, pd.Series]:
         """{regime id: normalized importance Series} for each regime with its own model."""
-        self._check_fitted("read its feature importance")
+        check_is_fitted(self, "read its feature importance")
         return {
-            regime: _importance(booster, self.feature_names_, importance_type)
+            regime: _importance(booster, list(self.feature_names_in_), importance_type)
             for regime, booster in self.regime_boosters_.items()
         }
-
-    def _check_fitted(self, action: str = "use it") -> None:
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(self, action)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "stacker_")
 
     # ------------------------------------------------------------------ persistence
 
-    def to_artifacts(self) -> dict:
+    def to_dict(self) -> dict:
         """The fitted learner as JSON-serializable parts: LightGBM model text and plain numbers, no pickle.
 
         Returns:
             {'format', 'global_model', 'regime_models' {str(regime): text}, 'stacker' {'coef', 'intercept'},
             'params' (constructor parameters), 'lightgbm_params', 'feature_names', 'device_used',
-            'device_reason', 'best_iterations', 'regimes_fallback', 'seed'}.
+            'device_reason', 'best_iterations', 'regimes_fallback', 'seed'}. `save(path)` writes it as JSON
+            text. A `random_state` that is a RandomState object is stored as None (the seed it gave is kept).
         """
-        self._check_fitted("export it")
-        params = self.get_params()
-        if not isinstance(params["random_state"], int | type(None)):
-            # A RandomState object is not JSON; the seed it produced is kept in 'seed'.
-            params["random_state"] = None
+        check_is_fitted(self, "save it")
         return {
-            "format": ARTIFACT_FORMAT,
+            "format": self.STATE_FORMAT,
             "global_model": self.booster_.model_to_string(),
             "regime_models": {
                 str(regime): booster.model_to_string() for regime, booster in self.regime_boosters_.items()
@@ -466,9 +692,9 @@ class HierarchicalMetaLearner(BaseEstimator):
                 "coef": [float(value) for value in self.stacker_.coef_.ravel()],
                 "intercept": float(self.stacker_.intercept_[0]),
             },
-            "params": params,
+            "params": json_params(self.get_params()),
             "lightgbm_params": dict(self.lightgbm_params_),
-            "feature_names": list(self.feature_names_),
+            "feature_names": [str(name) for name in self.feature_names_in_],
             "device_used": self.device_used_,
             "device_reason": self.device_reason_,
             "best_iterations": {
@@ -479,109 +705,130 @@ class HierarchicalMetaLearner(BaseEstimator):
             "seed": self.seed_,
         }
 
-    def to_dict(self) -> dict:
-        """Same as `to_artifacts`, under the name the other estimators of `ml` use for their state."""
-        return self.to_artifacts()
-
     @classmethod
     def from_dict(cls, state: dict) -> HierarchicalMetaLearner:
-        """Same as `from_artifacts`, under the name the other estimators of `ml` use for their state."""
-        return cls.from_artifacts(state)
+        """Rebuild a fitted learner from `to_dict()` output (e.g. after a JSON round trip, or `load`).
 
-    @classmethod
-    def from_artifacts(cls, artifacts: dict) -> HierarchicalMetaLearner:
-        """Rebuild a fitted learner from `to_artifacts()` output (e.g. after a JSON round trip).
-
-        Predictions of the rebuilt learner are identical to the original's.
+        Predictions of the rebuilt learner are identical to the original's. States stored before the
+        parameters `regime_column`, `validation_fraction` and `label_horizon` existed get their defaults.
 
         Raises:
-            StateError: the dict is not a learner artifact of this format.
+            StateError: the dict is not a learner state of this format, or is incomplete.
         """
-        if not isinstance(artifacts, dict) or artifacts.get("format") != ARTIFACT_FORMAT:
-            found = artifacts.get("format") if isinstance(artifacts, dict) else type(artifacts).__name__
-            raise StateError(
-                f"not a HierarchicalMetaLearner artifact (format {found!r}, expected {ARTIFACT_FORMAT!r}); "
-                "pass the dict returned by to_artifacts()"
-            )
-        learner = cls(**artifacts["params"])
-        learner.feature_names_ = list(artifacts["feature_names"])
-        learner.booster_ = lightgbm.Booster(model_str=artifacts["global_model"])
-        learner.regime_boosters_ = {
-            int(regime): lightgbm.Booster(model_str=text) for regime, text in artifacts["regime_models"].items()
-        }
-        stacker = LogisticRegression()
-        stacker.coef_ = np.asarray([artifacts["stacker"]["coef"]], dtype=np.float64)
-        stacker.intercept_ = np.asarray([artifacts["stacker"]["intercept"]], dtype=np.float64)
-        stacker.classes_ = np.asarray([0, 1])
-        stacker.n_features_in_ = stacker.coef_.shape[1]
-        learner.stacker_ = stacker
-        learner.lightgbm_params_ = dict(artifacts["lightgbm_params"])
-        learner.device_used_ = artifacts["device_used"]
-        learner.device_reason_ = artifacts["device_reason"]
-        learner.best_iterations_ = {
-            GLOBAL: int(artifacts["best_iterations"][GLOBAL]),
-            "regimes": {int(regime): int(rounds) for regime, rounds in artifacts["best_iterations"]["regimes"].items()},
-        }
-        learner.regimes_trained_ = sorted(learner.regime_boosters_)
-        learner.regimes_fallback_ = [int(regime) for regime in artifacts["regimes_fallback"]]
-        learner.seed_ = int(artifacts["seed"])
+        cls._check_state_format(state)
+        with cls._reading_state(lightgbm.basic.LightGBMError):
+            learner = cls(**state["params"])
+            learner._check_params()
+            names = [str(name) for name in state["feature_names"]]
+            learner.feature_names_in_ = np.asarray(names, dtype=object)
+            learner.n_features_in_ = len(names)
+            learner.booster_ = lightgbm.Booster(model_str=state["global_model"])
+            learner.regime_boosters_ = {
+                int(regime): lightgbm.Booster(model_str=text) for regime, text in state["regime_models"].items()
+            }
+            stacker = LogisticRegression()
+            stacker.coef_ = np.asarray([state["stacker"]["coef"]], dtype=np.float64)
+            stacker.intercept_ = np.asarray([state["stacker"]["intercept"]], dtype=np.float64)
+            stacker.classes_ = np.asarray([0, 1])
+            stacker.n_features_in_ = stacker.coef_.shape[1]
+            learner.stacker_ = stacker
+            learner.classes_ = np.array([0, 1])
+            learner.lightgbm_params_ = dict(state["lightgbm_params"])
+            learner.device_used_ = state["device_used"]
+            learner.device_reason_ = state["device_reason"]
+            learner.best_iterations_ = {
+                GLOBAL: int(state["best_iterations"][GLOBAL]),
+                "regimes": {int(regime): int(rounds) for regime, rounds in state["best_iterations"]["regimes"].items()},
+            }
+            learner.regimes_trained_ = sorted(learner.regime_boosters_)
+            learner.regimes_fallback_ = [int(regime) for regime in state["regimes_fallback"]]
+            learner.seed_ = int(state["seed"])
         return learner
 
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _feature_names(X: Any) -> list[str]:
-    if not isinstance(X, pd.DataFrame):
-        raise InvalidInputError(f"X must be a pandas DataFrame with named feature columns; got {type(X).__name__}")
-    names = [str(column) for column in X.columns]
-    if not names:
-        raise InvalidInputError("X has no feature columns")
-    if len(set(names)) != len(names):
-        raise InvalidInputError("X has duplicate column names; feature names must be unique")
-    awkward = [name for name in names if _FORBIDDEN_NAME_CHARACTERS.intersection(name)]
-    if awkward:
+def _given(validation: tuple | None) -> dict:
+    """The report's description of a validation set the caller gave (or of none)."""
+    return {
+        "source": "none" if validation is None else "given",
+        "rows": 0 if validation is None else int(len(validation[1])),
+        "rows_purged": 0,
+        "by": None,
+        "first_date": None,
+        "last_training_date": None,
+        "purged_dates": [],
+    }
+
+
+def _row_dates(X: pd.DataFrame, trade_dates: Any, rows: int) -> pd.DatetimeIndex | None:
+    """The trade date of each row, from `trade_dates` or X's index; None when neither has them."""
+    if trade_dates is not None:
+        values, source = trade_dates, "trade_dates"
+    elif isinstance(X.index, pd.MultiIndex):
+        if "trade_date" not in X.index.names:
+            return None
+        values, source = X.index.get_level_values("trade_date"), "the 'trade_date' level of X's index"
+    elif isinstance(X.index, pd.DatetimeIndex) or X.index.name == "trade_date":
+        values, source = X.index, "X's index"
+    else:
+        return None
+    if isinstance(values, str | bytes) or np.ndim(values) != 1:
+        raise InvalidInputError(f"HierarchicalMetaLearner: trade_dates must hold one date per row, got {values!r}.")
+    try:
+        dates = pd.DatetimeIndex(pd.to_datetime(np.asarray(values)))
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"HierarchicalMetaLearner: {source} must be dates ({error}).") from error
+    if len(dates) != rows:
+        raise InvalidInputError(f"HierarchicalMetaLearner: {source} has {len(dates)} dates for {rows} rows of X.")
+    if dates.hasnans:
+        raise InvalidInputError(f"HierarchicalMetaLearner: {source} has {int(dates.isna().sum())} missing date(s).")
+    if not dates.is_monotonic_increasing:
         raise InvalidInputError(
-            f"LightGBM does not accept the characters {''.join(sorted(_FORBIDDEN_NAME_CHARACTERS))} in feature "
-            f"names; rename these columns: {awkward[:5]}"
+            f"HierarchicalMetaLearner: rows must be in time order, but {source} is not sorted; sort X, y and the "
+            "regimes by trade_date before training."
         )
-    return names
+    return dates
 
 
-def _as_matrix(X: Any, names: list[str], estimator: object) -> np.ndarray:
-    """The named columns of X as a float64 matrix (NaN for missing values)."""
-    if not isinstance(X, pd.DataFrame):
-        raise InvalidInputError(f"X must be a pandas DataFrame with named feature columns; got {type(X).__name__}")
-    frame = X.rename(columns=str)
-    missing = [name for name in names if name not in frame.columns]
-    if missing:
-        raise MissingFeaturesError(estimator, missing, frame.columns)
-    frame = frame[names]
-    not_numeric = [name for name in names if not pd.api.types.is_numeric_dtype(frame[name].dtype)]
-    if not_numeric:
-        raise InvalidInputError(f"feature columns must be numeric or boolean; these are not: {not_numeric[:5]}")
-    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _as_labels(y: Any, rows: int, name: str) -> np.ndarray:
-    labels = np.asarray(y, dtype=np.float64).ravel()
-    if len(labels) != rows:
-        raise InvalidInputError(f"{name} has {len(labels)} values for {rows} rows")
-    if np.isnan(labels).any() or not np.isin(labels, (0.0, 1.0)).all():
-        raise InvalidInputError(f"{name} must hold only 0 and 1 (no NaN)")
-    return labels.astype(np.int8)
-
-
-def _as_regimes(regime_ids: Any, rows: int, name: str) -> np.ndarray:
-    """Regime ids as floats: integers, or NaN where a row has no regime."""
-    regimes = pd.to_numeric(pd.Series(np.asarray(regime_ids, dtype=object).ravel()), errors="coerce")
-    regimes = regimes.to_numpy(dtype=np.float64, na_value=np.nan)
-    if len(regimes) != rows:
-        raise InvalidInputError(f"{name} has {len(regimes)} values for {rows} rows")
-    known = regimes[~np.isnan(regimes)]
-    if not np.array_equal(known, np.round(known)):
-        raise InvalidInputError(f"{name} must be integer regime ids (or NaN for none)")
-    return regimes
+def _recent_holdout(rows: int, dates: pd.DatetimeIndex | None, fraction: float, horizon: int) -> tuple[int, int, dict]:
+    """Where the training rows end and the held-out rows start (the rows between them are purged), and the
+    report's description of the split. Rows are in time order, so each block is contiguous."""
+    if dates is None:
+        logger.warning(
+            "HierarchicalMetaLearner.train_ensemble: no trade dates (trade_dates= or a trade_date index), so the "
+            "rows are taken as one time series in order: holding out the last %.0f%% of the rows and purging the "
+            "%d rows before them. A panel (many tickers per date) needs trade_dates= or a trade_date index.",
+            100 * fraction,
+            horizon,
+        )
+        held_start = rows - max(1, round(fraction * rows))
+        train_end = max(0, held_start - horizon)
+        info = {"by": "row order", "first_date": None, "last_training_date": None, "purged_dates": []}
+    else:
+        unique = dates.unique()
+        first_held = len(unique) - max(1, round(fraction * len(unique)))
+        first_purged = max(0, first_held - horizon)
+        held_start = int(dates.searchsorted(unique[first_held], side="left"))
+        train_end = int(dates.searchsorted(unique[first_purged], side="left"))
+        info = {
+            "by": "trade_date",
+            "first_date": unique[first_held].date().isoformat(),
+            "last_training_date": unique[first_purged - 1].date().isoformat() if first_purged > 0 else None,
+            "purged_dates": [day.date().isoformat() for day in unique[first_purged:first_held]],
+        }
+    if train_end < 1:
+        raise InvalidInputError(
+            f"HierarchicalMetaLearner.train_ensemble: holding out the last {fraction:.0%} of the "
+            f"{'rows' if dates is None else 'dates'} and purging {horizon} before them leaves no training rows; "
+            "pass a longer window, or a validation set with X_val= and y_val=."
+        )
+    return (
+        train_end,
+        held_start,
+        {"source": "holdout", "rows": rows - held_start, "rows_purged": held_start - train_end, **info},
+    )
 
 
 def _tail(features: np.ndarray, labels: np.ndarray, head: int) -> tuple[np.ndarray, np.ndarray]:
@@ -593,7 +840,7 @@ def _best_rounds(booster: lightgbm.Booster) -> int:
 
 
 def _frozen(booster: lightgbm.Booster, rounds: int) -> lightgbm.Booster:
-    """The booster rebuilt from its own model text, cut to `rounds`: exactly what `from_artifacts` will load."""
+    """The booster rebuilt from its own model text, cut to `rounds`: exactly what `from_dict` will load."""
     return lightgbm.Booster(model_str=booster.model_to_string(num_iteration=rounds))
 
 
@@ -616,4 +863,4 @@ def _importance(booster: lightgbm.Booster, names: list[str], importance_type: st
     return pd.Series(values, index=names, name=f"importance_{importance_type}").sort_values(ascending=False)
 
 
-__all__ = ["ARTIFACT_FORMAT", "DEFAULT_LGBM_PARAMS", "HierarchicalMetaLearner"]
+__all__ = ["ARTIFACT_FORMAT", "DEFAULT_LGBM_PARAMS", "HierarchicalMetaLearner", "STATE_FORMAT"]

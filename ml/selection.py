@@ -1,12 +1,14 @@
 """Feature selection: drop empty and constant columns, rank by random-forest importance, prune correlated pairs.
 
 `FeatureSelector` is fitted on the training window only: the importances, correlations and the list of
-selected columns all come from the rows handed to `fit`, never from the validation or test window.
+selected columns all come from the rows handed to `fit`, never from the validation or test window. It is
+saved as JSON text (`save` / `load`, see `ml.persistence`), never pickled.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,12 +16,23 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
 
-from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError
+from ml.errors import InvalidInputError
+from ml.persistence import JsonPersistenceMixin, finite_or_none, floats_or_none, json_params, none_to_nan
+from ml.validation import (
+    check_feature_frame,
+    check_int,
+    check_interval,
+    check_is_fitted,
+    check_labels,
+    select_features,
+)
 
 logger = logging.getLogger(__name__)
 
+STATE_FORMAT = "FeatureSelector/1"
 
-class FeatureSelector(BaseEstimator):
+
+class FeatureSelector(JsonPersistenceMixin, BaseEstimator):
     """Select a small, non-redundant set of feature columns for a classifier.
 
     Fit it on the training window only (never on rows of the validation or test window): it learns which
@@ -80,7 +93,12 @@ class FeatureSelector(BaseEstimator):
         Kept columns, most important first. `transform` returns these.
     correlation_ : pandas.DataFrame
         Absolute Spearman correlations between the ranked columns (on the subsample).
+
+    Saving: `save('models/feature_selector_fitted.json')` writes the parameters and every fitted attribute as
+    JSON text and `FeatureSelector.load(path)` reads them back (`to_dict` / `from_dict` for a database column).
     """
+
+    STATE_FORMAT = STATE_FORMAT
 
     def __init__(
         self,
@@ -117,8 +135,8 @@ class FeatureSelector(BaseEstimator):
         self : FeatureSelector
         """
         self._check_params()
-        _check_frame(X, "X")
-        labels = _check_labels(y, len(X))
+        check_feature_frame(X, self, "X")
+        labels = check_labels(y, len(X), self)
         # A refit that fails part way must not leave the previous fit's selection looking current.
         self.__dict__.pop("selected_features_", None)
 
@@ -219,13 +237,8 @@ class FeatureSelector(BaseEstimator):
         Raises `MissingFeaturesError` naming any selected column that `X` lacks, and `NotFittedError` before
         `fit`. Extra columns in `X` are ignored.
         """
-        self._check_fitted("transform")
-        _check_frame(X, "X")
-        present = set(X.columns)
-        missing = [c for c in self.selected_features_ if c not in present]
-        if missing:
-            raise MissingFeaturesError(self, missing, list(X.columns))
-        return X.loc[:, self.selected_features_].copy()
+        check_is_fitted(self, "transform")
+        return select_features(X, self.selected_features_, self, "X").copy()
 
     def fit_transform(self, X: pd.DataFrame, y) -> pd.DataFrame:
         """Fit on the training window `X`, `y` and return its selected columns."""
@@ -233,69 +246,76 @@ class FeatureSelector(BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns `transform` returns (scikit-learn's naming protocol)."""
-        self._check_fitted("ask for its output feature names")
+        check_is_fitted(self, "ask for its output feature names")
         return np.asarray(self.selected_features_, dtype=object)
+
+    def get_selected_features(self) -> list[str]:
+        """The selected column names, most important first (a copy of `selected_features_`)."""
+        check_is_fitted(self, "ask for its selected features")
+        return list(self.selected_features_)
+
+    def _check_params(self) -> None:
+        check_interval(self, "correlation_threshold", self.correlation_threshold, 0.0, 1.0)
+        for name in ("n_features", "n_estimators", "max_samples", "max_samples_per_tree"):
+            check_int(self, name, getattr(self, name))
+        check_int(self, "max_depth", self.max_depth, allow_none=True)
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int | np.integer)):
+            raise InvalidInputError(f"FeatureSelector: n_jobs must be an integer or None, got {self.n_jobs!r}.")
+
+    # ----------------------------------------------------------------------------------------- storage
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters and fitted state as plain JSON types; `from_dict` (or `save` / `load`) reverses it exactly.
+
+        Keeps what `transform`, `get_selected_features` and `get_feature_names_out` need and the diagnostic
+        attributes (importances, correlations, dropped columns). NaN correlations (too few rows where both
+        columns are present) are stored as null. A `random_state` that is a RandomState object is stored as None.
+        """
+        check_is_fitted(self, "save it")
+        return {
+            "format": self.STATE_FORMAT,
+            "params": json_params(self.get_params()),
+            "feature_names_in": [str(name) for name in self.feature_names_in_],
+            "dropped_all_null": list(self.dropped_all_null_),
+            "dropped_constant": list(self.dropped_constant_),
+            "importances": [[str(name), finite_or_none(value)] for name, value in self.importances_.items()],
+            "correlation": {
+                "columns": [str(name) for name in self.correlation_.columns],
+                "values": floats_or_none(self.correlation_.to_numpy()),
+            },
+            "dropped_correlated": dict(self.dropped_correlated_),
+            "dropped_low_importance": list(self.dropped_low_importance_),
+            "selected_features": list(self.selected_features_),
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> FeatureSelector:
+        """Rebuild a fitted selector from `to_dict` output; it selects exactly what the stored one did.
+
+        Raises:
+            StateError: `state` is not a FeatureSelector state, or is incomplete.
+        """
+        cls._check_state_format(state)
+        with cls._reading_state():
+            selector = cls(**state["params"])
+            selector._check_params()
+            selector.feature_names_in_ = np.asarray([str(name) for name in state["feature_names_in"]], dtype=object)
+            selector.n_features_in_ = len(selector.feature_names_in_)
+            selector.dropped_all_null_ = [str(name) for name in state["dropped_all_null"]]
+            selector.dropped_constant_ = [str(name) for name in state["dropped_constant"]]
+            names = [str(name) for name, _ in state["importances"]]
+            values = none_to_nan([value for _, value in state["importances"]])
+            selector.importances_ = pd.Series(values, index=names, name="importance", dtype=np.float64)
+            columns = [str(name) for name in state["correlation"]["columns"]]
+            matrix = none_to_nan(state["correlation"]["values"]).reshape(len(columns), len(columns))
+            selector.correlation_ = pd.DataFrame(matrix, index=columns, columns=columns)
+            selector.dropped_correlated_ = {str(k): str(v) for k, v in state["dropped_correlated"].items()}
+            selector.dropped_low_importance_ = [str(name) for name in state["dropped_low_importance"]]
+            selector.selected_features_ = [str(name) for name in state["selected_features"]]
+        return selector
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "selected_features_")
-
-    def _check_fitted(self, action: str) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(self, action)
-
-    def _check_params(self) -> None:
-        if not 0.0 < self.correlation_threshold <= 1.0:
-            raise InvalidInputError(
-                f"FeatureSelector: correlation_threshold must be in (0, 1], got {self.correlation_threshold!r}."
-            )
-        for name in ("n_features", "n_estimators", "max_samples", "max_samples_per_tree"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise InvalidInputError(f"FeatureSelector: {name} must be a positive integer, got {value!r}.")
-
-
-def _check_frame(X: object, name: str) -> None:
-    """Raise unless `X` is a non-empty frame of numeric or boolean columns with unique names."""
-    if not isinstance(X, pd.DataFrame):
-        raise InvalidInputError(
-            f"FeatureSelector expects {name} as a pandas DataFrame with named feature columns, got "
-            f"{type(X).__name__}. Wrap arrays with pandas.DataFrame(values, columns=names)."
-        )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise InvalidInputError(f"FeatureSelector: {name} is empty ({X.shape[0]} rows x {X.shape[1]} columns).")
-    not_str = [repr(c) for c in X.columns if not isinstance(c, str)]
-    if not_str:
-        raise InvalidInputError(
-            f"FeatureSelector: {name} must have string column names, got {', '.join(not_str[:5])}. "
-            "Rename them, e.g. X.columns = X.columns.astype(str)."
-        )
-    if X.columns.duplicated().any():
-        duplicated = sorted(set(X.columns[X.columns.duplicated()]))
-        raise InvalidInputError(f"FeatureSelector: {name} has duplicated column name(s): {', '.join(duplicated)}.")
-    not_numeric = [
-        str(c)
-        for c, dtype in X.dtypes.items()
-        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-    ]
-    if not_numeric:
-        raise InvalidInputError(
-            f"FeatureSelector: {name} has non-numeric column(s): {', '.join(not_numeric)}. "
-            "Drop keys and text columns (ticker, trade_date) or encode them before selecting features."
-        )
-
-
-def _check_labels(y: object, n_rows: int) -> np.ndarray:
-    labels = np.asarray(y)
-    if labels.ndim != 1 or labels.shape[0] != n_rows:
-        raise InvalidInputError(
-            f"FeatureSelector: y must be one label per row of X ({n_rows}), got shape {labels.shape}."
-        )
-    if pd.isna(labels).any():
-        raise InvalidInputError(
-            f"FeatureSelector: y has {int(pd.isna(labels).sum())} missing label(s). Drop those rows (labels not "
-            "yet known at the end of the window) before fitting."
-        )
-    return labels
 
 
 def _empty_and_constant_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:

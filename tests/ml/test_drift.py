@@ -204,3 +204,31 @@ def test_unfitted_and_invalid_use_raise_clear_errors(train: pd.DataFrame, detect
         DriftDetector().fit(train.to_numpy())
     with pytest.raises(StateError, match="to_dict"):
         DriftDetector.from_dict({"format": "ProbabilityCalibrator/1"})
+
+
+def test_save_and_load_give_identical_results(detector: DriftDetector, tmp_path) -> None:
+    recent = make_frame(5000, seed=9, shift=0.3)
+
+    path = detector.save(tmp_path / "models" / "drift_detector_baseline.json")
+    loaded = DriftDetector.load(path)
+
+    assert json.loads(path.read_text())["format"] == "DriftDetector/1"
+    assert loaded.get_params() == detector.get_params()
+    assert list(loaded.feature_names_in_) == list(detector.feature_names_in_)
+    for method in ("ks", "psi"):
+        assert loaded.check_retrain_trigger(recent, method=method) == detector.check_retrain_trigger(
+            recent, method=method
+        )
+    with pytest.raises(InvalidInputError, match="never pickle"):
+        detector.save(tmp_path / "drift_detector_baseline.pkl")
+    with pytest.raises(StateError, match="malformed"):
+        DriftDetector.from_dict({**detector.to_dict(), "baselines": {"f0": {"mean": 0.0}}})
+
+
+def test_parameters_are_checked_when_fitting(train: pd.DataFrame) -> None:
+    with pytest.raises(InvalidInputError, match=r"DriftDetector: ks_threshold must be a number in \(0, 1\]"):
+        DriftDetector(ks_threshold=0.0).fit(train)
+    with pytest.raises(InvalidInputError, match="sample_size must be an integer of at least 2"):
+        DriftDetector(sample_size=1).fit(train)
+    with pytest.raises(InvalidInputError, match="non-numeric"):
+        DriftDetector().fit(train.assign(ticker="AAA"))

@@ -8,12 +8,15 @@ use `feature_5`. Regimes 0-2 are large; regimes 3-11 have a few hundred rows eac
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
 from ml import device as device_module
 from ml.device import DeviceChoice, DeviceUnavailableError, resolve_device
@@ -47,6 +50,15 @@ def make_data(rows: int, seed: int, signal: bool = True) -> tuple[pd.DataFrame, 
     return features, labels, regimes
 
 
+def make_panel(n_dates: int, n_tickers: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """`make_data` rows laid out as a panel: indexed by (trade_date, ticker), in date order, with the regime id
+    in the 'regime_id' column."""
+    features, labels, regimes = make_data(n_dates * n_tickers, seed)
+    dates = pd.bdate_range("2024-01-02", periods=n_dates)
+    index = pd.MultiIndex.from_product([dates, [f"T{i:03d}" for i in range(n_tickers)]], names=["trade_date", "ticker"])
+    return features.assign(regime_id=regimes).set_axis(index), labels
+
+
 @pytest.fixture(scope="module")
 def signal_data():
     return make_data(20_000, seed=1), make_data(10_000, seed=2)
@@ -56,7 +68,7 @@ def signal_data():
 def fitted(signal_data):
     (x, y, r), (x_val, y_val, r_val) = signal_data
     learner = HierarchicalMetaLearner(random_state=7, **FAST)
-    report = learner.train_ensemble(x, y, r, X_val=x_val, y_val=y_val, regime_val=r_val)
+    report = learner.train_ensemble(x, y, regime_ids=r, X_val=x_val, y_val=y_val, regime_val=r_val)
     return learner, report
 
 
@@ -77,34 +89,60 @@ def test_planted_signal_is_found_and_feature_3_tops_the_importance(fitted):
 def test_regime_models_add_what_the_global_model_cannot_see(fitted, signal_data):
     learner, _ = fitted
     _, (x_val, y_val, r_val) = signal_data
-    ensemble = roc_auc_score(y_val, learner.predict_proba(x_val, r_val)[:, 1])
-    global_only = roc_auc_score(y_val, learner.predict_proba(x_val, np.full(len(x_val), np.nan))[:, 1])
+    ensemble = roc_auc_score(y_val, learner.predict_proba(x_val, regime_ids=r_val)[:, 1])
+    global_only = roc_auc_score(y_val, learner.predict_proba(x_val, regime_ids=np.full(len(x_val), np.nan))[:, 1])
     assert ensemble > global_only + 0.02
 
 
 def test_predict_proba_is_shaped_like_scikit_learn(fitted, signal_data):
     learner, _ = fitted
     _, (x_val, _, r_val) = signal_data
-    probabilities = learner.predict_proba(x_val.iloc[:50], r_val[:50])
+    probabilities = learner.predict_proba(x_val.iloc[:50], regime_ids=r_val[:50])
     assert probabilities.shape == (50, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert ((probabilities > 0) & (probabilities < 1)).all()
+    assert learner.predict_proba(x_val.iloc[:0], regime_ids=r_val[:0]).shape == (0, 2)
+
+
+def test_follows_the_scikit_learn_contract(fitted, signal_data):
+    learner, report = fitted
+    _, (x_val, y_val, r_val) = signal_data
+    assert list(learner.classes_) == [0, 1]
+    assert list(learner.feature_names_in_) == list(x_val.columns)
+    assert learner.n_features_in_ == 10
+    # predict is the plan's contract: the probability of class 1, not a label.
+    probability = learner.predict(x_val, regime_ids=r_val)
+    assert probability.shape == (len(x_val),)
+    assert np.array_equal(probability, learner.predict_proba(x_val, regime_ids=r_val)[:, 1])
+    assert learner.score(x_val, y_val, regime_ids=r_val) == roc_auc_score(y_val, probability)
+    assert learner.score(x_val, y_val, regime_ids=r_val) == pytest.approx(report["val_auc"])
+    # Extra columns, of any type, are ignored; the order of the columns does not matter.
+    extra = x_val[list(reversed(x_val.columns))].assign(ticker="AAA", note=1.0)
+    assert np.array_equal(learner.predict(extra, regime_ids=r_val), probability)
+
+
+def test_init_only_stores_parameters():
+    learner = HierarchicalMetaLearner(random_state=3, regime_column="regime", validation_fraction=0.2, **FAST)
+    assert clone(learner).get_params() == learner.get_params()
+    assert learner.get_params()["label_horizon"] == 5
+    assert not [name for name in vars(learner) if name.endswith("_")]
 
 
 def test_pure_noise_gives_chance_auc():
     x, y, r = make_data(20_000, seed=3, signal=False)
     x_val, y_val, r_val = make_data(10_000, seed=4, signal=False)
     report = HierarchicalMetaLearner(random_state=0, **FAST).train_ensemble(
-        x, y, r, X_val=x_val, y_val=y_val, regime_val=r_val
+        x, y, regime_ids=r, X_val=x_val, y_val=y_val, regime_val=r_val
     )
     assert abs(report["val_auc"] - 0.5) < 0.03
 
 
-def test_without_validation_data_the_training_tail_stops_early_on_noise():
+def test_fit_without_validation_data_stops_early_on_the_training_tail_of_noise():
     x, y, r = make_data(8_000, seed=5, signal=False)
-    learner = HierarchicalMetaLearner(random_state=0, **FAST)
-    report = learner.train_ensemble(x, y, r)
+    learner = HierarchicalMetaLearner(random_state=0, **FAST).fit(x, y, regime_ids=r)
+    report = learner.training_report_
     assert report["val_auc"] is None
+    assert report["validation"]["source"] == "none" and report["rows"] == 8_000
     # Noise has nothing to learn: the tail slice stops the global model long before the round limit.
     assert report["best_iterations"]["global"] < FAST["num_boost_round"] // 2
     assert learner.booster_.num_trees() == report["best_iterations"]["global"]
@@ -117,8 +155,8 @@ def test_small_regimes_fall_back_to_the_global_model(fitted, signal_data):
     assert sorted(learner.regime_boosters_) == [0, 1, 2]
     _, (x_val, _, _) = signal_data
     rows = x_val.iloc[:200]
-    small = learner.predict_proba(rows, np.full(200, 7.0))
-    global_only = learner.predict_proba(rows, np.full(200, np.nan))
+    small = learner.predict_proba(rows, regime_ids=np.full(200, 7.0))
+    global_only = learner.predict_proba(rows, regime_ids=np.full(200, np.nan))
     assert np.array_equal(small, global_only)
 
 
@@ -126,69 +164,351 @@ def test_unseen_regime_at_predict_time_uses_the_global_model(fitted, signal_data
     learner, _ = fitted
     _, (x_val, _, _) = signal_data
     rows = x_val.iloc[:200]
-    unseen = learner.predict_proba(rows, np.full(200, 99))
-    assert np.array_equal(unseen, learner.predict_proba(rows, np.full(200, np.nan)))
-    assert not np.allclose(unseen, learner.predict_proba(rows, np.zeros(200)))
+    unseen = learner.predict_proba(rows, regime_ids=np.full(200, 99))
+    assert np.array_equal(unseen, learner.predict_proba(rows, regime_ids=np.full(200, np.nan)))
+    assert not np.allclose(unseen, learner.predict_proba(rows, regime_ids=np.zeros(200)))
 
 
-def test_artifacts_round_trip_through_json_gives_identical_predictions(fitted, signal_data):
+# ---------------------------------------------------------------------- regimes as an input
+
+
+def test_regimes_by_keyword_or_by_column_give_identical_models(fitted, signal_data):
     learner, _ = fitted
-    _, (x_val, _, r_val) = signal_data
-    artifacts = json.loads(json.dumps(learner.to_artifacts()))
-    assert set(artifacts["regime_models"]) == {"0", "1", "2"}
-    assert artifacts["device_used"] == "cpu"
-    assert artifacts["feature_names"] == list(x_val.columns)
-    restored = HierarchicalMetaLearner.from_artifacts(artifacts)
-    mixed = r_val.copy()
-    mixed[:100] = np.nan  # unseen regimes take the same path after restoring
-    assert np.array_equal(restored.predict_proba(x_val, mixed), learner.predict_proba(x_val, mixed))
-    assert restored.feature_importance().equals(learner.feature_importance())
-    assert restored.best_iterations_ == learner.best_iterations_
-    assert restored.get_params() == learner.get_params()
-    assert np.array_equal(
-        HierarchicalMetaLearner.from_dict(learner.to_dict()).predict_proba(x_val, mixed),
-        restored.predict_proba(x_val, mixed),
+    (x, y, r), (x_val, y_val, r_val) = signal_data
+    by_column = HierarchicalMetaLearner(random_state=7, **FAST).fit(
+        x.assign(regime_id=r), y, X_val=x_val.assign(regime_id=r_val), y_val=y_val
     )
+    assert list(by_column.feature_names_in_) == list(x.columns)  # the regime column is not a feature
+    expected = learner.predict_proba(x_val, regime_ids=r_val)
+    assert np.array_equal(by_column.predict_proba(x_val.assign(regime_id=r_val)), expected)
+    assert np.array_equal(by_column.predict_proba(x_val, regime_ids=r_val), expected)
+    assert np.array_equal(learner.predict_proba(x_val.assign(regime_id=r_val)), expected)
+    assert by_column.best_iterations_ == learner.best_iterations_
+    # Any column name will do.
+    renamed = HierarchicalMetaLearner(random_state=7, regime_column="market_state", **FAST).fit(
+        x.assign(market_state=r), y, X_val=x_val.assign(market_state=r_val), y_val=y_val
+    )
+    assert np.array_equal(renamed.predict_proba(x_val.assign(market_state=r_val)), expected)
 
 
-def test_from_artifacts_rejects_something_else():
-    with pytest.raises(StateError, match="to_artifacts"):
-        HierarchicalMetaLearner.from_artifacts({"global_model": "tree"})
+def test_regimes_given_twice_or_not_at_all_are_errors(fitted, signal_data):
+    learner, _ = fitted
+    (x, y, r), (x_val, y_val, r_val) = signal_data
+    with pytest.raises(InvalidInputError, match="twice.*'regime_id' of X and as regime_ids="):
+        HierarchicalMetaLearner(**FAST).fit(x.assign(regime_id=r), y, regime_ids=r)
+    with pytest.raises(InvalidInputError, match="twice"):
+        learner.predict(x_val.assign(regime_id=r_val), regime_ids=r_val)
+    with pytest.raises(InvalidInputError, match="no regime column 'regime_id' and no regime_ids= was passed"):
+        HierarchicalMetaLearner(**FAST).fit(x, y)
+    with pytest.raises(InvalidInputError, match="regime_column=None"):
+        learner.predict_proba(x_val)
+    with pytest.raises(InvalidInputError, match="X_val has no regime column 'regime_id' and no regime_val="):
+        HierarchicalMetaLearner(**FAST).fit(x, y, regime_ids=r, X_val=x_val, y_val=y_val)
+    with pytest.raises(InvalidInputError, match="twice.*X_val"):
+        HierarchicalMetaLearner(**FAST).fit(
+            x, y, regime_ids=r, X_val=x_val.assign(regime_id=r_val), y_val=y_val, regime_val=r_val
+        )
+
+
+def test_without_a_regime_column_the_learner_is_global_only(signal_data):
+    (x, y, r), (x_val, y_val, _) = signal_data
+    x, y, r, x_val, y_val = x.iloc[:6000], y[:6000], r[:6000], x_val.iloc[:3000], y_val[:3000]
+    learner = HierarchicalMetaLearner(random_state=7, regime_column=None, **FAST).fit(x, y, X_val=x_val, y_val=y_val)
+    assert learner.regimes_trained_ == [] and learner.regime_boosters_ == {}
+    assert learner.regimes_fallback_ == []
+    # The same as regimes that are all missing.
+    no_regime = np.full(len(x), np.nan)
+    same = HierarchicalMetaLearner(random_state=7, **FAST).fit(
+        x, y, regime_ids=no_regime, X_val=x_val, y_val=y_val, regime_val=np.full(len(x_val), np.nan)
+    )
+    assert np.array_equal(learner.predict(x_val), same.predict(x_val, regime_ids=np.full(len(x_val), np.nan)))
+    # Without a regime column, a column named regime_id is an ordinary feature.
+    as_feature = HierarchicalMetaLearner(random_state=7, regime_column=None, **FAST).fit(x.assign(regime_id=r), y)
+    assert as_feature.feature_names_in_[-1] == "regime_id" and as_feature.n_features_in_ == 11
+    # Regimes passed by keyword still train regime models, and then predicting without them is an error.
+    with_regimes = HierarchicalMetaLearner(random_state=7, regime_column=None, min_regime_rows=1000, **FAST).fit(
+        x, y, regime_ids=r
+    )
+    assert with_regimes.regimes_trained_ == [0, 1, 2]
+    with pytest.raises(InvalidInputError, match="pass regime_ids="):
+        with_regimes.predict(x_val)
+
+
+def test_a_clone_with_other_lgbm_params_fits_on_a_frame_with_the_regime_column():
+    # A walk-forward search over the learner that ships, as a hyperparameter search would run it: clone,
+    # set_params, fit(X, y) with the regime in X, score(X, y). GridSearchCV must find the same scores.
+    x, y, r = make_data(3000, seed=6)
+    frame = x.assign(regime_id=r)
+    base = HierarchicalMetaLearner(
+        random_state=0,
+        device="cpu",
+        n_folds=2,
+        num_boost_round=40,
+        early_stopping_rounds=10,
+        min_regime_rows=250,
+        lgbm_params={"num_threads": 1},
+    )
+    candidates = [{"num_threads": 1, "num_leaves": 7}, {"num_threads": 1, "num_leaves": 31, "min_data_in_leaf": 50}]
+    folds = list(TimeSeriesSplit(n_splits=2).split(frame))
+    scores = []
+    for candidate in candidates:
+        fold_scores = []
+        for train_rows, test_rows in folds:
+            model = clone(base).set_params(lgbm_params=candidate)
+            model.fit(frame.iloc[train_rows], y[train_rows])
+            assert model.lightgbm_params_["num_leaves"] == candidate["num_leaves"]
+            assert model.device_used_ == "cpu" and model.regimes_trained_
+            fold_scores.append(model.score(frame.iloc[test_rows], y[test_rows]))
+        scores.append(float(np.mean(fold_scores)))
+    assert all(0.6 < score <= 1.0 for score in scores)
+    assert not hasattr(base, "stacker_")  # the searched-over learner itself stays unfitted
+
+    search = GridSearchCV(base, {"lgbm_params": candidates}, cv=TimeSeriesSplit(n_splits=2)).fit(frame, y)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], scores, rtol=0, atol=1e-12)
+    assert search.best_params_["lgbm_params"] == candidates[int(np.argmax(scores))]
+    assert search.best_estimator_.predict(frame.iloc[:5]).shape == (5,)
+
+
+# ---------------------------------------------------------------------- train_ensemble without a validation set
+
+
+def test_train_ensemble_without_validation_holds_out_and_purges_the_most_recent_dates():
+    frame, y = make_panel(n_dates=80, n_tickers=50, seed=8)
+    params = {**FAST, "min_regime_rows": 800}
+    learner = HierarchicalMetaLearner(random_state=3, **params)
+    report = learner.train_ensemble(frame, y)
+
+    dates = frame.index.get_level_values("trade_date")
+    unique = dates.unique()
+    held_dates, purged_dates = unique[-12:], unique[-17:-12]  # 15% of 80 dates; the label horizon is 5
+    held = dates.isin(held_dates)
+    purged = dates.isin(purged_dates)
+    train = ~held & ~purged
+    assert isinstance(report["val_auc"], float) and report["val_auc"] > 0.6
+    assert report["rows_held_out"] == held.sum() == 12 * 50
+    assert report["rows_purged"] == purged.sum() == 5 * 50
+    assert report["rows"] == train.sum()
+    assert report["validation"]["source"] == "holdout" and report["validation"]["by"] == "trade_date"
+    assert report["validation"]["first_date"] == held_dates[0].date().isoformat()
+    assert report["validation"]["purged_dates"] == [day.date().isoformat() for day in purged_dates]
+    assert report["validation"]["last_training_date"] == unique[-18].date().isoformat()
+    assert dates[held].min() > dates[train].max()
+
+    # Exactly the same model as fitting on the training rows with the held-out rows as validation set, so the
+    # model used no held-out or purged row, and val_auc is its AUC on the held-out rows.
+    explicit = HierarchicalMetaLearner(random_state=3, **params).fit(
+        frame[train], y[train], X_val=frame[held], y_val=y[held]
+    )
+    assert np.array_equal(explicit.predict(frame), learner.predict(frame))
+    assert report["val_auc"] == learner.score(frame[held], y[held])
+    assert learner.training_report_ is report
+
+
+def test_trade_dates_may_come_from_the_keyword_or_a_datetime_index():
+    frame, y = make_panel(n_dates=60, n_tickers=50, seed=9)
+    params = {**FAST, "min_regime_rows": 600}
+    by_index = HierarchicalMetaLearner(random_state=1, **params)
+    report = by_index.train_ensemble(frame, y)
+    dates = frame.index.get_level_values("trade_date")
+    flat = frame.reset_index(drop=True)
+    by_keyword = HierarchicalMetaLearner(random_state=1, **params)
+    assert by_keyword.train_ensemble(flat, y, trade_dates=dates)["rows"] == report["rows"]
+    assert np.array_equal(by_keyword.predict(flat), by_index.predict(frame))
+    by_datetime_index = HierarchicalMetaLearner(random_state=1, **params)
+    by_datetime_index.train_ensemble(flat.set_axis(pd.DatetimeIndex(dates)), y)
+    assert np.array_equal(by_datetime_index.predict(flat), by_index.predict(frame))
+
+
+def test_train_ensemble_without_any_dates_holds_out_the_last_rows_and_warns(caplog):
+    x, y, r = make_data(4000, seed=10)
+    params = {**FAST, "min_regime_rows": 800, "validation_fraction": 0.2, "label_horizon": 7}
+    learner = HierarchicalMetaLearner(random_state=2, **params)
+    with caplog.at_level(logging.WARNING, logger="ml.learner"):
+        report = learner.train_ensemble(x, y, regime_ids=r)
+    assert any("trade_dates=" in record.getMessage() for record in caplog.records)
+    assert (report["rows_held_out"], report["rows_purged"], report["rows"]) == (800, 7, 4000 - 807)
+    assert report["validation"]["by"] == "row order"
+    explicit = HierarchicalMetaLearner(random_state=2, **params).fit(
+        x.iloc[:3193], y[:3193], regime_ids=r[:3193], X_val=x.iloc[3200:], y_val=y[3200:], regime_val=r[3200:]
+    )
+    assert np.array_equal(explicit.predict(x, regime_ids=r), learner.predict(x, regime_ids=r))
+    assert isinstance(report["val_auc"], float)
+
+
+def test_train_ensemble_with_a_validation_set_is_fit(fitted, signal_data):
+    learner, report = fitted
+    (x, y, r), (x_val, y_val, r_val) = signal_data
+    assert report["validation"]["source"] == "given" and report["rows_held_out"] == 0 and report["rows"] == len(x)
+    assert report["val_auc"] == learner.score(x_val, y_val, regime_ids=r_val)
+
+
+def test_holdout_needs_rows_in_date_order_and_enough_of_them():
+    frame, y = make_panel(n_dates=30, n_tickers=20, seed=11)
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    with pytest.raises(InvalidInputError, match="time order"):
+        HierarchicalMetaLearner(**FAST).train_ensemble(shuffled, y)
+    with pytest.raises(InvalidInputError, match="leaves no training rows"):
+        HierarchicalMetaLearner(**{**FAST, "validation_fraction": 0.9}).train_ensemble(frame, y)
+    with pytest.raises(InvalidInputError, match="one date per row|dates for"):
+        HierarchicalMetaLearner(**FAST).train_ensemble(frame, y, trade_dates=frame.index.get_level_values(0)[:-1])
+
+
+# ---------------------------------------------------------------------- modelling unchanged
+
+
+def test_predictions_match_the_reference_computed_before_the_api_change():
+    # Reference numbers computed with the learner as it was before the regime became an input (commit 50754b8,
+    # `train_ensemble(x, y, r, X_val=..., ...)` and `fit(x, y, r)`), on this machine's LightGBM 4.7: the new
+    # API must not change the modelling. Fails too when LightGBM changes its trees (then recompute them).
+    x, y, r = make_data(6000, seed=21)
+    x_val, y_val, r_val = make_data(2000, seed=22)
+    with_validation = HierarchicalMetaLearner(random_state=5, min_regime_rows=1000, **FAST)
+    report = with_validation.train_ensemble(x, y, regime_ids=r, X_val=x_val, y_val=y_val, regime_val=r_val)
+    tail_stopped = HierarchicalMetaLearner(random_state=5, min_regime_rows=1000, **FAST).fit(x, y, regime_ids=r)
+    np.testing.assert_allclose(
+        with_validation.predict(x_val.iloc[:6], regime_ids=r_val[:6]),
+        [
+            0.28814506351027686,
+            0.8927076886723564,
+            0.4721930341118615,
+            0.4295435762824484,
+            0.38570322971848503,
+            0.8795910950580135,
+        ],
+        rtol=0,
+        atol=1e-12,
+    )
+    assert with_validation.best_iterations_ == {"global": 83, "regimes": {0: 78, 1: 78, 2: 58}}
+    assert report["val_auc"] == pytest.approx(0.8154167466871518, abs=1e-12)
+    np.testing.assert_allclose(
+        tail_stopped.predict(x_val.iloc[:6], regime_ids=r_val[:6]),
+        [
+            0.3012563551026158,
+            0.8725157762484078,
+            0.49208337725617124,
+            0.4381113999262904,
+            0.41858675955954183,
+            0.8596377825235173,
+        ],
+        rtol=0,
+        atol=1e-12,
+    )
+    assert tail_stopped.best_iterations_ == {"global": 74, "regimes": {0: 107, 1: 103, 2: 101}}
 
 
 def test_same_random_state_gives_identical_predictions_and_another_does_not(fitted, signal_data):
     learner, _ = fitted
     (x, y, r), (x_val, y_val, r_val) = signal_data
-    again = HierarchicalMetaLearner(random_state=7, **FAST).fit(x, y, r, X_val=x_val, y_val=y_val, regime_val=r_val)
-    assert np.array_equal(again.predict_proba(x_val, r_val), learner.predict_proba(x_val, r_val))
-    other = HierarchicalMetaLearner(random_state=8, **FAST).fit(x, y, r, X_val=x_val, y_val=y_val, regime_val=r_val)
-    assert not np.array_equal(other.predict_proba(x_val, r_val), learner.predict_proba(x_val, r_val))
+    again = HierarchicalMetaLearner(random_state=7, **FAST).fit(
+        x, y, regime_ids=r, X_val=x_val, y_val=y_val, regime_val=r_val
+    )
+    assert np.array_equal(again.predict_proba(x_val, regime_ids=r_val), learner.predict_proba(x_val, regime_ids=r_val))
+    other = HierarchicalMetaLearner(random_state=8, **FAST).fit(
+        x, y, regime_ids=r, X_val=x_val, y_val=y_val, regime_val=r_val
+    )
+    assert not np.array_equal(
+        other.predict_proba(x_val, regime_ids=r_val), learner.predict_proba(x_val, regime_ids=r_val)
+    )
+
+
+# ---------------------------------------------------------------------- persistence
+
+
+def test_state_round_trip_through_json_gives_identical_predictions(fitted, signal_data):
+    learner, _ = fitted
+    _, (x_val, _, r_val) = signal_data
+    state = json.loads(json.dumps(learner.to_dict(), allow_nan=False))
+    assert state["format"] == "hierarchical_meta_learner/1"
+    assert set(state["regime_models"]) == {"0", "1", "2"}
+    assert state["device_used"] == "cpu"
+    assert state["feature_names"] == list(x_val.columns)
+    restored = HierarchicalMetaLearner.from_dict(state)
+    mixed = r_val.copy()
+    mixed[:100] = np.nan  # unseen regimes take the same path after restoring
+    assert np.array_equal(
+        restored.predict_proba(x_val, regime_ids=mixed), learner.predict_proba(x_val, regime_ids=mixed)
+    )
+    assert restored.feature_importance().equals(learner.feature_importance())
+    assert restored.best_iterations_ == learner.best_iterations_
+    assert restored.get_params() == learner.get_params()
+    assert list(restored.feature_names_in_) == list(learner.feature_names_in_)
+    assert list(restored.classes_) == [0, 1]
+
+
+def test_save_and_load_give_identical_predictions(fitted, signal_data, tmp_path):
+    learner, _ = fitted
+    _, (x_val, y_val, r_val) = signal_data
+    path = learner.save(tmp_path / "models" / "meta_learner_trained.json")
+    assert path == tmp_path / "models" / "meta_learner_trained.json"
+    assert json.loads(path.read_text())["format"] == "hierarchical_meta_learner/1"
+    loaded = HierarchicalMetaLearner.load(path)
+    frame = x_val.assign(regime_id=r_val)
+    assert np.array_equal(loaded.predict(frame), learner.predict(frame))
+    assert loaded.score(frame, y_val) == learner.score(frame, y_val)
+    with pytest.raises(InvalidInputError, match="JSON text, never pickle.*\\.json"):
+        learner.save(tmp_path / "meta_learner.pkl")
+    assert not (tmp_path / "meta_learner.pkl").exists()
+
+
+def test_a_state_from_before_the_regime_column_loads_with_the_defaults(fitted, signal_data):
+    learner, _ = fitted
+    _, (x_val, _, r_val) = signal_data
+    state = learner.to_dict()
+    for name in ("regime_column", "validation_fraction", "label_horizon"):
+        del state["params"][name]
+    restored = HierarchicalMetaLearner.from_dict(state)
+    assert (restored.regime_column, restored.validation_fraction, restored.label_horizon) == ("regime_id", 0.15, 5)
+    assert np.array_equal(restored.predict(x_val, regime_ids=r_val), learner.predict(x_val, regime_ids=r_val))
+
+
+def test_from_dict_rejects_something_else(fitted):
+    with pytest.raises(StateError, match="to_dict"):
+        HierarchicalMetaLearner.from_dict({"global_model": "tree"})
+    state = fitted[0].to_dict()
+    with pytest.raises(StateError, match="malformed"):
+        HierarchicalMetaLearner.from_dict({**state, "global_model": "not a model"})
+    del state["stacker"]
+    with pytest.raises(StateError, match="stacker"):
+        HierarchicalMetaLearner.from_dict(state)
+
+
+# ---------------------------------------------------------------------- errors
 
 
 def test_unfitted_learner_raises_a_clear_error(signal_data):
     _, (x_val, _, r_val) = signal_data
     learner = HierarchicalMetaLearner()
     with pytest.raises(NotFittedError, match="not fitted yet.*before you predict"):
-        learner.predict_proba(x_val, r_val)
+        learner.predict_proba(x_val, regime_ids=r_val)
+    with pytest.raises(NotFittedError):
+        learner.predict(x_val, regime_ids=r_val)
     with pytest.raises(NotFittedError):
         learner.feature_importance()
-    with pytest.raises(NotFittedError):
-        learner.to_artifacts()
+    with pytest.raises(NotFittedError, match="save it"):
+        learner.to_dict()
 
 
 def test_bad_inputs_are_rejected_with_messages(fitted, signal_data):
     learner, _ = fitted
     (x, y, r), (x_val, y_val, _) = signal_data
     with pytest.raises(InvalidInputError, match="lgbm_params may not set seed"):
-        HierarchicalMetaLearner(**{**FAST, "lgbm_params": {"seed": 1}}).fit(x, y, r)
+        HierarchicalMetaLearner(**{**FAST, "lgbm_params": {"seed": 1}}).fit(x, y, regime_ids=r)
     with pytest.raises(InvalidInputError, match="together"):
-        HierarchicalMetaLearner(**FAST).fit(x, y, r, X_val=x_val, y_val=y_val)
+        HierarchicalMetaLearner(**FAST).fit(x, y, regime_ids=r, X_val=x_val)
     with pytest.raises(InvalidInputError, match="integer regime ids"):
-        HierarchicalMetaLearner(**FAST).fit(x, y, r + 0.5)
+        HierarchicalMetaLearner(**FAST).fit(x, y, regime_ids=r + 0.5)
+    with pytest.raises(InvalidInputError, match="validation_fraction"):
+        HierarchicalMetaLearner(**{**FAST, "validation_fraction": 1.0}).fit(x, y, regime_ids=r)
+    with pytest.raises(InvalidInputError, match="label_horizon"):
+        HierarchicalMetaLearner(**{**FAST, "label_horizon": -1}).fit(x, y, regime_ids=r)
+    with pytest.raises(InvalidInputError, match="only 0/1"):
+        HierarchicalMetaLearner(**FAST).fit(x, y * 2, regime_ids=r)
     with pytest.raises(MissingFeaturesError, match="feature_3"):
-        learner.predict_proba(x_val.drop(columns="feature_3"), np.zeros(len(x_val)))
+        learner.predict_proba(x_val.drop(columns="feature_3"), regime_ids=np.zeros(len(x_val)))
     with pytest.raises(InvalidInputError, match="DataFrame"):
-        learner.predict_proba(x_val.to_numpy(), np.zeros(len(x_val)))
+        learner.predict_proba(x_val.to_numpy(), regime_ids=np.zeros(len(x_val)))
+    with pytest.raises(InvalidInputError, match="single class"):
+        learner.score(x_val, np.ones(len(x_val)), regime_ids=np.zeros(len(x_val)))
 
 
 # ---------------------------------------------------------------------- devices

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import sklearn.exceptions
 from sklearn.base import clone
 
-from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError
+from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError, StateError
 from ml.selection import FeatureSelector
 
 
@@ -169,3 +170,60 @@ def test_rejects_bad_input_with_a_clear_message(change, message: str) -> None:
 
     with pytest.raises(InvalidInputError, match=message):
         FeatureSelector(n_estimators=10, random_state=0).fit(bad_X, bad_y)
+
+
+def test_get_selected_features_lists_the_kept_columns_best_first() -> None:
+    X, y = make_data()
+    selector = FeatureSelector(n_features=3, random_state=0).fit(X, y)
+
+    selected = selector.get_selected_features()
+
+    assert selected == selector.selected_features_ == ["signal", "weak", selected[2]]
+    ranked = list(selector.importances_.index)
+    assert [ranked.index(c) for c in selected] == sorted(ranked.index(c) for c in selected)
+    selected.append("changed")  # a copy: the fitted selection is untouched
+    assert len(selector.get_selected_features()) == 3
+    with pytest.raises(NotFittedError, match="selected features"):
+        FeatureSelector().get_selected_features()
+
+
+def test_save_and_load_give_identical_outputs(tmp_path) -> None:
+    X, y = make_data()
+    # A column with two values only: its correlations need three shared rows, so they are NaN (null in JSON).
+    X["sparse"] = np.nan
+    X.loc[[0, 1], "sparse"] = [1.0, 2.0]
+    selector = FeatureSelector(n_features=4, random_state=0, n_estimators=50).fit(X, y)
+    assert selector.correlation_["sparse"].drop("sparse").isna().all()
+
+    path = selector.save(tmp_path / "models" / "feature_selector_fitted.json")
+    text = path.read_text()
+    loaded = FeatureSelector.load(path)
+
+    assert "NaN" not in text and "null" in text
+    assert loaded.get_params() == selector.get_params()
+    pd.testing.assert_frame_equal(loaded.transform(X), selector.transform(X))
+    assert loaded.get_selected_features() == selector.get_selected_features()
+    assert list(loaded.get_feature_names_out()) == list(selector.get_feature_names_out())
+    pd.testing.assert_series_equal(loaded.importances_, selector.importances_)
+    pd.testing.assert_frame_equal(loaded.correlation_, selector.correlation_)
+    assert list(loaded.feature_names_in_) == list(selector.feature_names_in_)
+    assert loaded.n_features_in_ == selector.n_features_in_
+    for name in ("dropped_all_null_", "dropped_constant_", "dropped_correlated_", "dropped_low_importance_"):
+        assert getattr(loaded, name) == getattr(selector, name)
+    assert FeatureSelector.from_dict(json.loads(text)).get_selected_features() == selector.get_selected_features()
+
+
+def test_saving_needs_a_fit_and_a_json_path(tmp_path) -> None:
+    X, y = make_data(n_rows=300)
+    with pytest.raises(NotFittedError, match="save it"):
+        FeatureSelector().save(tmp_path / "selector.json")
+    selector = FeatureSelector(n_features=3, n_estimators=10, random_state=0).fit(X, y)
+    with pytest.raises(InvalidInputError, match="never pickle"):
+        selector.save(tmp_path / "selector.pkl")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(StateError, match="FeatureSelector.to_dict"):
+        FeatureSelector.from_dict({"format": "DriftDetector/1"})
+    state = selector.to_dict()
+    del state["selected_features"]
+    with pytest.raises(StateError, match="selected_features"):
+        FeatureSelector.from_dict(state)
