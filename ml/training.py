@@ -130,7 +130,7 @@ def train_model(
 
     report("calibrating probabilities on the calibration window")
     x_cal, y_cal = part(calibration)
-    calibrator = ProbabilityCalibrator(method=calibration_method, window_size=len(calibration)).fit(
+    calibrator = ProbabilityCalibrator(method=calibration_method, window_size=len(calibration), refit_every=None).fit(
         learner.predict(x_cal), y_cal
     )
 

@@ -1,9 +1,11 @@
-"""The user's plan (docs: /work/shared/spec/SEED_API.md) for the four estimators, run as written.
+"""The user's plan (../shared/spec/SEED_API.md) for the four estimators, on a panel with known answers.
 
 The snippets are copied with the same names, calls and relative `models/...json` paths, on a small synthetic
-panel built here (X with 25 numeric columns indexed by (trade_date, ticker), y, regime ids 0-11). The one line
-left out is `regime_ids = compute_market_regime(train_df)`: it needs the warehouse and is written elsewhere, so
-the regime ids are built locally. Each saved file is then loaded back and must give identical outputs.
+panel built here (X with 25 numeric columns indexed by (trade_date, ticker), y, regime ids 0-11) whose answers
+are known: a near-copy column the selector must drop, a planted signal the learner must find, a shift the drift
+detector must flag. The regime ids are built locally here; `tests/ml/test_seed_api.py` runs the whole plan as
+written on a real store, `compute_market_regime(train_df)` included. Each saved file is then loaded back and
+must give identical outputs.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy.special import expit
 
-import ml
 from ml.calibration import ProbabilityCalibrator
 from ml.drift import DriftDetector
 from ml.learner import HierarchicalMetaLearner
@@ -133,10 +133,6 @@ def test_the_plans_estimator_snippets_run_as_written_and_reload_identically(monk
     assert loaded_detector.check_retrain_trigger(X_recent_30d, method="ks") == result
 
 
-@pytest.mark.skipif(
-    not hasattr(ml, "HierarchicalMetaLearner"),
-    reason="ml/__init__.py does not export the estimators yet (its rewrite is another branch's work)",
-)
 def test_the_plan_imports_the_estimators_from_the_ml_package():
     from ml import DriftDetector as PackageDriftDetector
     from ml import FeatureSelector as PackageFeatureSelector
