@@ -4,10 +4,13 @@
     are NULL where there is no such series row, or where it is more than `max_lag_days` calendar days
     older than the row (a series that stopped is missing data, not a value to carry forward forever).
 
-    Returns a select statement, to be used as a CTE body: `rows.*`, then `<prefix>as_of_date` (the
-    series date used) and `<prefix><column>` for each of `columns`. `rows` and `series` are relation or
-    CTE names; `series` must be unique on (match_on..., series_date), and `match_on` columns carry the
-    same names in both.
+    Returns a select statement, to be used as a CTE body: `rows.*`, then one column per entry of
+    `columns`, each named by the caller: a mapping {series column: output column}, e.g.
+    {'level': 'vix_level', 'level_z_60': 'vix_z_60'}, or a list of series columns that keep their names.
+    The macro never makes up a name, so grepping a feature name finds the call that computes it.
+    With `as_of_date_column`, also the series date used, under that name. `rows` and `series` are
+    relation or CTE names; `series` must be unique on (match_on..., series_date), and `match_on` columns
+    carry the same names in both.
 -#}
 {% macro asof_before(
     rows,
@@ -16,19 +19,43 @@
     rows_date='trade_date',
     series_date='series_date',
     match_on=[],
-    prefix='',
+    as_of_date_column=none,
     max_lag_days=none,
     strict=true
 ) %}
     {%- if rows is not string or rows | trim == '' or series is not string or series | trim == '' -%}
         {{ exceptions.raise_compiler_error(
             "asof_before needs `rows` and `series`: the names of two relations or CTEs, e.g. "
-            ~ "asof_before('calendar', 'vix', ['level'])"
+            ~ "asof_before('calendar', 'vix', {'level': 'vix_level'})"
         ) }}
     {%- endif -%}
     {%- if columns is string or columns is not iterable or columns | length == 0 -%}
         {{ exceptions.raise_compiler_error(
-            "asof_before needs `columns`: a non-empty list of column names of `" ~ series ~ "`, got " ~ columns
+            "asof_before needs `columns`: a non-empty mapping {column of `" ~ series ~ "`: output column}, "
+            ~ "e.g. {'level': 'vix_level'}, or a non-empty list of columns that keep their names; got " ~ columns
+        ) }}
+    {%- endif -%}
+    {%- if columns is mapping -%}
+        {%- set output_columns = columns -%}
+    {%- else -%}
+        {%- set output_columns = {} -%}
+        {%- for column in columns -%}
+            {%- do output_columns.update({column: column}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set output_names = (output_columns.values() | list)
+        + ([as_of_date_column] if as_of_date_column is not none else []) -%}
+    {%- for name in (output_columns.keys() | list) + output_names -%}
+        {%- if name is not string or name | trim == '' -%}
+            {{ exceptions.raise_compiler_error(
+                "asof_before: series columns and output columns must be non-empty names, got columns "
+                ~ columns ~ " and as_of_date_column " ~ as_of_date_column
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if output_names | unique | list | length != output_names | length -%}
+        {{ exceptions.raise_compiler_error(
+            "asof_before: give every output column its own name, got " ~ output_names
         ) }}
     {%- endif -%}
     {%- if match_on is string or match_on is not iterable -%}
@@ -45,7 +72,7 @@
         {{ exceptions.raise_compiler_error("asof_before: `strict` must be true or false, got " ~ strict) }}
     {%- endif -%}
     {{ return(adapter.dispatch('asof_before')(
-        rows, series, columns, rows_date, series_date, match_on, prefix, max_lag_days, strict
+        rows, series, output_columns, rows_date, series_date, match_on, as_of_date_column, max_lag_days, strict
     )) }}
 {% endmacro %}
 
@@ -56,15 +83,20 @@
     dates is then the date of the latest series row before (or at) each row date, and the series row
     of that date is joined back whole. Carrying each column forward with last_value(... ignore nulls)
     would be wrong here: a series row whose column is NULL (warm-up) would show an older row's value.
+    Here `columns` is always a mapping {series column: output column} (asof_before turns a list into one).
 -#}
-{% macro default__asof_before(rows, series, columns, rows_date, series_date, match_on, prefix, max_lag_days, strict) %}
+{% macro default__asof_before(
+    rows, series, columns, rows_date, series_date, match_on, as_of_date_column, max_lag_days, strict
+) %}
     {%- set row_rank = 0 if strict else 1 -%}
     {%- set series_rank = 1 if strict else 0 %}
     select
-        {{ rows }}.*,
-        asof_series.{{ series_date }} as {{ prefix }}as_of_date
-        {%- for column in columns %},
-        asof_series.{{ column }} as {{ prefix }}{{ column }}
+        {{ rows }}.*
+        {%- if as_of_date_column is not none %},
+        asof_series.{{ series_date }} as {{ as_of_date_column }}
+        {%- endif %}
+        {%- for column, output_column in columns.items() %},
+        asof_series.{{ column }} as {{ output_column }}
         {%- endfor %}
     from {{ rows }}
     left join (
@@ -120,7 +152,9 @@
     wins), far cheaper than the stacked timeline. Its condition takes nothing else, so the freshness
     guard moves from the join to the selected columns.
 -#}
-{% macro duckdb__asof_before(rows, series, columns, rows_date, series_date, match_on, prefix, max_lag_days, strict) %}
+{% macro duckdb__asof_before(
+    rows, series, columns, rows_date, series_date, match_on, as_of_date_column, max_lag_days, strict
+) %}
     {%- if max_lag_days is none -%}
         {%- set fresh = series ~ '.' ~ series_date ~ ' is not null' -%}
     {%- else -%}
@@ -128,10 +162,12 @@
             ~ dbt.dateadd('day', -max_lag_days, rows ~ '.' ~ rows_date) ~ ' as date)' -%}
     {%- endif %}
     select
-        {{ rows }}.*,
-        case when {{ fresh }} then {{ series }}.{{ series_date }} end as {{ prefix }}as_of_date
-        {%- for column in columns %},
-        case when {{ fresh }} then {{ series }}.{{ column }} end as {{ prefix }}{{ column }}
+        {{ rows }}.*
+        {%- if as_of_date_column is not none %},
+        case when {{ fresh }} then {{ series }}.{{ series_date }} end as {{ as_of_date_column }}
+        {%- endif %}
+        {%- for column, output_column in columns.items() %},
+        case when {{ fresh }} then {{ series }}.{{ column }} end as {{ output_column }}
         {%- endfor %}
     from {{ rows }}
     asof left join {{ series }}

@@ -260,12 +260,15 @@ def show_inline(store: Path, tmp_path: Path, sql: str) -> list[dict]:
 
 def test_the_portable_asof_join_gives_the_same_rows_as_duckdbs(synthetic_store, tmp_path):
     # default__asof_before is what other engines would run; DuckDB never dispatches to it, so compare here.
-    vix = "'calendar', 'vix', ['level', 'level_z_60'], 'trade_date', 'series_date', [], 'v_'"
+    vix = (
+        "'calendar', 'vix', {'level': 'v_level', 'level_z_60': 'v_level_z_60'}, 'trade_date', 'series_date', [], "
+        "'v_as_of_date'"
+    )
     cases = {
         "strict_7_days": f"{vix}, 7, true",
         "on_or_before": f"{vix}, none, false",
-        "matched_by_key": "'sector_dates', 'sectors', ['ret_5d'], 'trade_date', 'series_date', "
-        "['sector_etf'], 's_', 7, true",
+        "matched_by_key": "'sector_dates', 'sectors', {'series_ret_5d': 's_ret_5d'}, 'trade_date', 'series_date', "
+        "['sector_etf'], 's_as_of_date', 7, true",
     }
     ctes = []
     checks = []
@@ -283,7 +286,7 @@ def test_the_portable_asof_join_gives_the_same_rows_as_duckdbs(synthetic_store, 
         calendar as (select distinct trade_date from {{{{ ref('int_prices__sequenced') }}}}),
         vix as (select series_date, level, level_z_60 from market where series_role = 'volatility'),
         sectors as (
-            select series_ticker as sector_etf, series_date, ret_5d from market where series_role = 'sector_etf'
+            select series_ticker as sector_etf, series_date, series_ret_5d from market where series_role = 'sector_etf'
         ),
         sector_dates as (
             select distinct sector_etf, trade_date from calendar cross join (select distinct sector_etf from sectors)

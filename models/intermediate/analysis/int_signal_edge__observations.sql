@@ -1,19 +1,17 @@
 -- The signal-edge sample, one row per (score_name, ticker, trade_date): a score of the feature mart,
 -- whether it is above the threshold, and the forward return over the next `signal_edge_horizon` rows.
--- Scores, threshold and horizon are dbt vars (dbt_project.yml), e.g.
+-- Scores, threshold and horizon are dbt vars (dbt_project.yml); the horizon defaults to the label
+-- horizon (label_horizon_days), see the signal_edge_horizon macro, e.g.
 --   dbt build -s +fct_signal_edge --vars '{signal_edge_threshold: 80, signal_edge_horizon: 10}'
 -- Days whose score or forward return is NULL (warm-up, the last rows of the data) are left out.
 {%- set scores = var('signal_edge_scores') -%}
 {%- set threshold = var('signal_edge_threshold') -%}
-{%- set horizon = var('signal_edge_horizon') -%}
+{%- set horizon = signal_edge_horizon() -%}
 {%- if scores is string or scores | length == 0 -%}
     {{ exceptions.raise_compiler_error("var signal_edge_scores must be a list of fct_features columns, got " ~ scores) }}
 {%- endif -%}
 {%- if threshold is not number -%}
     {{ exceptions.raise_compiler_error("var signal_edge_threshold must be a number, got " ~ threshold) }}
-{%- endif -%}
-{%- if horizon is not number or horizon < 1 or horizon != horizon | int -%}
-    {{ exceptions.raise_compiler_error("var signal_edge_horizon must be a whole number of days >= 1, got " ~ horizon) }}
 {%- endif %}
 
 with features as (

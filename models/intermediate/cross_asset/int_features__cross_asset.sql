@@ -51,7 +51,7 @@ btc as (
     select
         series_date,
         level,
-        ret_5d
+        series_ret_5d
     from market
     where series_role = 'crypto'
 ),
@@ -59,8 +59,8 @@ btc as (
 spy as (
     select
         series_date,
-        ret_1d,
-        ret_5d
+        series_ret_1d,
+        series_ret_5d
     from market
     where series_ticker = 'SPY'
 ),
@@ -68,7 +68,7 @@ spy as (
 qqq as (
     select
         series_date,
-        ret_5d
+        series_ret_5d
     from market
     where series_ticker = 'QQQ'
 ),
@@ -76,7 +76,7 @@ qqq as (
 iwm as (
     select
         series_date,
-        ret_5d
+        series_ret_5d
     from market
     where series_ticker = 'IWM'
 ),
@@ -85,34 +85,47 @@ sector_etfs as (
     select
         series_ticker as sector_etf,
         series_date,
-        ret_5d
+        series_ret_5d
     from market
     where series_role = 'sector_etf'
 ),
 
--- The as-of joins run once per trading date (and per sector ETF), not once per ticker row.
+-- The as-of joins run once per trading date (and per sector ETF), not once per ticker row. Each call
+-- names its outputs: {series column: feature or helper column}.
 with_vix as (
-    {{ asof_before('calendar', 'vix', ['level', 'change_5d', 'level_z_60'], prefix='vix_', max_lag_days=max_lag_days) }}
+    {{ asof_before(
+        'calendar', 'vix', {'level': 'vix_level', 'change_5d': 'vix_change_5d', 'level_z_60': 'vix_z_60'},
+        max_lag_days=max_lag_days
+    ) }}
 ),
 
 with_yield as (
-    {{ asof_before('with_vix', 'yield_10y', ['level', 'change_5d'], prefix='yield_', max_lag_days=max_lag_days) }}
+    {{ asof_before(
+        'with_vix', 'yield_10y', {'level': 'yield_10y_level', 'change_5d': 'yield_10y_change_5d'},
+        max_lag_days=max_lag_days
+    ) }}
 ),
 
+-- btc_level feeds btc_overnight_ret below.
 with_btc as (
-    {{ asof_before('with_yield', 'btc', ['level', 'ret_5d'], prefix='btc_', max_lag_days=max_lag_days) }}
+    {{ asof_before(
+        'with_yield', 'btc', {'level': 'btc_level', 'series_ret_5d': 'btc_ret_5d'}, max_lag_days=max_lag_days
+    ) }}
 ),
 
 with_spy as (
-    {{ asof_before('with_btc', 'spy', ['ret_1d', 'ret_5d'], prefix='spy_', max_lag_days=max_lag_days) }}
+    {{ asof_before(
+        'with_btc', 'spy', {'series_ret_1d': 'spy_ret_1d', 'series_ret_5d': 'spy_ret_5d'}, max_lag_days=max_lag_days
+    ) }}
 ),
 
 with_qqq as (
-    {{ asof_before('with_spy', 'qqq', ['ret_5d'], prefix='qqq_', max_lag_days=max_lag_days) }}
+    {{ asof_before('with_spy', 'qqq', {'series_ret_5d': 'qqq_ret_5d'}, max_lag_days=max_lag_days) }}
 ),
 
+-- iwm_ret_5d feeds iwm_minus_spy_5d below.
 market_by_date as (
-    {{ asof_before('with_qqq', 'iwm', ['ret_5d'], prefix='iwm_', max_lag_days=max_lag_days) }}
+    {{ asof_before('with_qqq', 'iwm', {'series_ret_5d': 'iwm_ret_5d'}, max_lag_days=max_lag_days) }}
 ),
 
 ticker_sector_dates as (
@@ -126,8 +139,8 @@ ticker_sector_dates as (
 
 sector_by_date as (
     {{ asof_before(
-        'ticker_sector_dates', 'sector_etfs', ['ret_5d'],
-        match_on=['sector_etf'], prefix='sector_', max_lag_days=max_lag_days
+        'ticker_sector_dates', 'sector_etfs', {'series_ret_5d': 'sector_etf_ret_5d'},
+        match_on=['sector_etf'], max_lag_days=max_lag_days
     ) }}
 ),
 
@@ -225,9 +238,9 @@ joined as (
         prices.trade_date,
         market_by_date.vix_level,
         market_by_date.vix_change_5d,
-        market_by_date.vix_level_z_60 as vix_z_60,
-        market_by_date.yield_level as yield_10y_level,
-        market_by_date.yield_change_5d as yield_10y_change_5d,
+        market_by_date.vix_z_60,
+        market_by_date.yield_10y_level,
+        market_by_date.yield_10y_change_5d,
         {{ safe_divide(
             'market_by_date.btc_level',
             'lag(market_by_date.btc_level) over (partition by prices.ticker order by prices.trade_date)'
@@ -237,7 +250,7 @@ joined as (
         market_by_date.spy_ret_5d,
         market_by_date.qqq_ret_5d,
         market_by_date.iwm_ret_5d - market_by_date.spy_ret_5d as iwm_minus_spy_5d,
-        sector_by_date.sector_ret_5d as sector_etf_ret_5d,
+        sector_by_date.sector_etf_ret_5d,
         spy_clamped.rel_strength_spy_20d,
         spy_clamped.beta_spy_60d,
         spy_clamped.corr_spy_60d

@@ -1,6 +1,7 @@
 -- The market inputs of the cross-asset features, one row per (series_ticker, series_date): each series'
 -- own dates (BTC-USD every calendar day, the others on their trading days), its level and the 1-, 5-
--- and 20-row changes and returns over its own rows, and the z-score of the level over 60 rows. Values
+-- and 20-row changes and returns over its own rows, and the z-score of the level over 60 rows. The
+-- returns are series_ret_*, not ret_*: those names belong to the ticker's own features (fct_features). Values
 -- are as known at the close of series_date; int_features__cross_asset attaches them to a ticker's row
 -- only from the next date on (as of T-1). A series that was not loaded simply has no rows here.
 {%- set benchmarks = ['SPY', 'QQQ', 'IWM'] %}
@@ -68,9 +69,9 @@ final as (
         level,
         level - level_lag_1 as change_1d,
         level - level_lag_5 as change_5d,
-        {{ safe_divide('level', 'level_lag_1') }} - 1 as ret_1d,
-        {{ safe_divide('level', 'level_lag_5') }} - 1 as ret_5d,
-        {{ safe_divide('level', 'level_lag_20') }} - 1 as ret_20d,
+        {{ safe_divide('level', 'level_lag_1') }} - 1 as series_ret_1d,
+        {{ safe_divide('level', 'level_lag_5') }} - 1 as series_ret_5d,
+        {{ safe_divide('level', 'level_lag_20') }} - 1 as series_ret_20d,
         case
             when series_row >= 60 then {{ safe_divide('level - level_mean_60', 'level_std_60') }}
         end as level_z_60

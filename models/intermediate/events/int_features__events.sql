@@ -58,8 +58,8 @@ surprises as (
 
 with_surprise as (
     {{ asof_before(
-        'ticker_rows', 'surprises', ['surprise_pct'],
-        series_date='available_date', match_on=['ticker'], prefix='earnings_', strict=false
+        'ticker_rows', 'surprises', {'surprise_pct': 'earnings_surprise_pct'},
+        series_date='available_date', match_on=['ticker'], strict=false
     ) }}
 ),
 

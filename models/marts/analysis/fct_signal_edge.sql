@@ -1,8 +1,8 @@
 -- Signal edge pooled over the universe, one row per score: every (ticker, day) together, with a
 -- Driscoll-Kraay t-statistic (each day's cross-section summed first, then Newey-West over days with
--- lags = horizon - 1), because stocks move together on a day and 5-day windows overlap; plus how many
--- tickers show a positive edge on their own (fct_signal_edge_by_ticker).
-{%- set horizon = var('signal_edge_horizon') %}
+-- lags = horizon - 1), because stocks move together on a day and the forward windows overlap; plus how
+-- many tickers show a positive edge on their own (fct_signal_edge_by_ticker).
+{%- set horizon = signal_edge_horizon() %}
 
 with pooled as (
     {{ signal_edge(ref('int_signal_edge__observations'), ['score_name'], horizon - 1) }}

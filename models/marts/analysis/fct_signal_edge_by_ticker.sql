@@ -1,7 +1,7 @@
 -- Signal edge per (score, ticker): mean forward return on days with the score above the threshold minus
 -- the mean on the other days, with a Newey-West t-statistic (lags = horizon - 1, for the overlapping
 -- forward windows). The statistics are the `signal_edge` macro's (macros/analysis/signal_edge.sql).
-{%- set horizon = var('signal_edge_horizon') %}
+{%- set horizon = signal_edge_horizon() %}
 
 with edges as (
     {{ signal_edge(ref('int_signal_edge__observations'), ['score_name', 'ticker'], horizon - 1) }}

@@ -1,5 +1,6 @@
--- Where features meet labels: one row per (ticker, trade_date) whose 5-day label is known, with the
--- market regime of the date. Reads fct_features v1 explicitly, so a v2 cannot change it by surprise.
+-- Where features meet labels: one row per (ticker, trade_date) whose label is known (horizon: var
+-- label_horizon_days), with the market regime of the date. Reads fct_features v1 explicitly, so a v2
+-- cannot change it by surprise.
 -- A training job must still keep only rows with label_known_date <= its cutoff (see docs/features.md).
 with features as (
     select * from {{ ref('fct_features', v=1) }}
@@ -14,7 +15,7 @@ refresh_window as (
 ),
 
 -- Rows to (re)write: those whose label or features this build may have changed (the new rows and the
--- five before them); on a full build, all.
+-- label_horizon_days rows before them, whose labels became known on a new date); on a full build, all.
 recent_labels as (
     select labels.*
     from labels
