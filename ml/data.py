@@ -77,8 +77,8 @@ def load_training_examples(
         conditions.append("trade_date <= ?")
         params.append(end)
     where = f"where {' and '.join(conditions)}" if conditions else ""
-    table = connection.execute(
-        f"select * from {MART_RELATION} {where} order by trade_date, ticker", params
+    table = connection.sql(
+        f"select * from {MART_RELATION} {where} order by trade_date, ticker", params=params
     ).to_arrow_table()
     frame = table.to_pandas()
     if frame.empty:
@@ -99,7 +99,8 @@ def label_horizon(connection: duckdb.DuckDBPyConnection, label: str = LABEL) -> 
     """The horizon in trading days of `label`, as dbt built it (`marts.dim_labels`, from the dbt var
     `label_horizon_days`)."""
     require_relation(connection, LABELS_RELATION, BUILD_HINT)
-    row = connection.execute(f"select horizon_days from {LABELS_RELATION} where label_name = ?", [label]).fetchone()
+    rows = connection.execute(f"select horizon_days from {LABELS_RELATION} where label_name = ?", [label]).fetchall()
+    row = rows[0] if rows else None
     if row is None or row[0] is None:
         raise MissingRelationError(database_file(connection), f"the label {label} in {LABELS_RELATION}", BUILD_HINT)
     return int(row[0])

@@ -130,7 +130,8 @@ def load_model_row(connection: duckdb.DuckDBPyConnection, model_id: str | None =
         raise MLError(f"{database_file(connection)} holds no trained model: run `python -m ml.train` first.")
     query = "select * from ml.models " + ("where model_id = ?" if model_id else "order by created_at desc limit 1")
     cursor = connection.execute(query, [model_id] if model_id else [])
-    row = cursor.fetchone()
+    rows = cursor.fetchall()
+    row = rows[0] if rows else None
     if row is None:
         where = database_file(connection)
         raise MLError(
@@ -142,7 +143,7 @@ def load_model_row(connection: duckdb.DuckDBPyConnection, model_id: str | None =
     record = dict(zip(names, row, strict=True))
     calibrator = connection.execute(
         "select method, state from ml.calibrators where model_id = ?", [record["model_id"]]
-    ).fetchone()
+    ).fetchall()[0]
     for key in ("features", "params", "library_versions", "artifacts", "splits"):
         record[key] = json.loads(record[key])
     record["calibrator_method"], record["calibrator_state"] = calibrator[0], json.loads(calibrator[1])

@@ -2,6 +2,9 @@
 
 Every command opens ONE connection (read-only when it only reads) and passes it down: nothing below a
 command-line entry point opens the database itself.
+
+DuckDB 2: `execute(...).fetchone()` leaves the result open, and the next `connection.sql(...)` on the same
+connection then fails ("connection has an unfinished result"); the helpers here read with `fetchall()`.
 """
 
 from __future__ import annotations
@@ -116,19 +119,19 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
 
 def database_file(connection: duckdb.DuckDBPyConnection) -> str:
     """The path of the file `connection` has open (':memory:' for an in-memory database)."""
-    row = connection.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
-    return row[0] if row and row[0] else ":memory:"
+    rows = connection.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    return rows[0][0] if rows and rows[0][0] else ":memory:"
 
 
 def relation_exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
     """Whether `schema.name` is a table or view of the open database."""
     schema, _, name = relation.rpartition(".")
-    row = connection.execute(
+    rows = connection.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
         "and table_catalog = current_database()",
         [schema or "main", name],
-    ).fetchone()
-    return bool(row[0])
+    ).fetchall()
+    return bool(rows[0][0])
 
 
 def require_relation(connection: duckdb.DuckDBPyConnection, relation: str, hint: str) -> None:
