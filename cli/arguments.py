@@ -25,28 +25,34 @@ def _number(text: str, kind: type) -> int | float:
     return value
 
 
+def _within(text: str, kind: type, low: float, high: float = math.inf, *, low_open: bool = False) -> int | float:
+    """`text` as `kind`, refused unless low <= value <= high (low < value with `low_open`)."""
+    value = _number(text, kind)
+    if value < low or value > high or (low_open and value == low):
+        bound = f"above {_show(low)}" if low_open else f"{_show(low)} or more"
+        if high != math.inf:
+            bound = f"{bound} and at most {_show(high)}"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+    return value
+
+
+def _show(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (a count)."""
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return int(_within(text, int, 1))
 
 
 def non_negative_int(text: str) -> int:
     """A whole number of at least 0."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return int(_within(text, int, 0))
 
 
 def seed(text: str) -> int:
     """A random seed: a whole number from 0 to 2**32 - 1."""
-    value = _number(text, int)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {value}")
-    return value
+    return int(_within(text, int, 0, MAX_SEED))
 
 
 def finite_float(text: str) -> float:
@@ -56,26 +62,17 @@ def finite_float(text: str) -> float:
 
 def positive_float(text: str) -> float:
     """A finite number above 0."""
-    value = _number(text, float)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
+    return float(_within(text, float, 0, low_open=True))
 
 
 def non_negative_float(text: str) -> float:
     """A finite number of at least 0."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+    return float(_within(text, float, 0))
 
 
 def fraction(text: str) -> float:
     """A share: a number above 0 and at most 1."""
-    value = _number(text, float)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1, got {text}")
-    return value
+    return float(_within(text, float, 0, 1, low_open=True))
 
 
 def iso_date(text: str) -> dt.date:

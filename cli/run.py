@@ -3,15 +3,21 @@
     0   the command succeeded
     1   the run failed for a reason the user can act on (a typed error of store, ingest or ml): one line
     2   a usage error: argparse's own message, or `UsageError` raised by the handler
-    130 Ctrl-C (Python's KeyboardInterrupt, or DuckDB's 'Query interrupted'): one line
+    130 Ctrl-C: one line
 
-Any other exception is a bug: it keeps its traceback (and Python's exit status 1).
+Ctrl-C reaches Python in several shapes (KeyboardInterrupt; DuckDB's 'Query interrupted'; a DuckDB error
+wrapping a KeyboardInterrupt raised while it read a frame), so `run_command` also records the signal itself:
+whatever the handler raises after a Ctrl-C is reported as the interrupt it is. Any other exception is a bug:
+it keeps its traceback (and Python's exit status 1).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from cli.console import Terminal
 from store import StoreError, is_interrupt
@@ -53,17 +59,41 @@ def run_command(
         args = parser.parse_args(argv)
     except SystemExit as stop:  # argparse: --help (0) or a usage error (2), message already printed
         return EXIT_USAGE if stop.code not in (0, None) else EXIT_OK
+    ctrl_c = threading.Event()
     try:
-        status = handler(args, terminal)
-    except UsageError as error:
-        terminal.error(f"error: {error} (see {parser.prog} --help)")
-        return EXIT_USAGE
-    except (StoreError, *user_errors) as error:
-        terminal.error(f"error: {error}")
-        return EXIT_FAILED
+        with _recording_ctrl_c(ctrl_c):
+            status = handler(args, terminal)
     except BaseException as error:
-        if not is_interrupt(error):
-            raise
-        terminal.error(f"interrupted: {interrupted}")
-        return EXIT_INTERRUPTED
+        if ctrl_c.is_set() or is_interrupt(error):
+            terminal.error(f"interrupted: {interrupted}")
+            return EXIT_INTERRUPTED
+        if isinstance(error, UsageError):
+            terminal.error(f"error: {error} (see {parser.prog} --help)")
+            return EXIT_USAGE
+        if isinstance(error, (StoreError, *user_errors)):
+            terminal.error(f"error: {error}")
+            return EXIT_FAILED
+        raise
     return EXIT_OK if status is None else int(status)
+
+
+@contextmanager
+def _recording_ctrl_c(ctrl_c: threading.Event) -> Iterator[None]:
+    """While the block runs, SIGINT sets `ctrl_c` and then raises KeyboardInterrupt as Python's default does.
+
+    Only the main thread may install a signal handler; elsewhere `ctrl_c` stays unset and `is_interrupt`
+    alone recognises Ctrl-C.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def record(signum, frame):
+        ctrl_c.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, record)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

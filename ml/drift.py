@@ -54,7 +54,8 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
         Values per feature kept for the KS test; the recent window is subsampled to the same size, so that
         the test's power, and with it the meaning of `ks_threshold`, does not depend on the window's length.
     random_state : int, numpy RandomState or None, default=None
-        Seeds both samples. An int makes `fit` and `check_retrain_trigger` deterministic.
+        Seeds both samples. An int makes `fit` deterministic; after `fit`, `check_retrain_trigger` always is
+        (see `seed_`).
     psi_bins : int, default=10
         Quantile bins for the population stability index (fewer when the feature has repeated values).
     psi_threshold : float, default=0.2
@@ -65,6 +66,9 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
     feature_names_in_ : numpy.ndarray of str
         Columns of the training frame; `check_retrain_trigger` needs all of them.
     n_features_in_ : int
+    seed_ : int
+        The seed of both samples: `random_state` when it is an int, else drawn once by `fit`. Every check of a
+        fitted detector, and of one loaded from its saved state, draws the same recent sample.
     baselines_ : dict of str to dict
         Per-feature baseline, JSON-ready: `n_rows`, `n_missing`, `mean`, `std`, `quantiles` (`q01` ... `q99`),
         `psi_edges` (inner bin edges; the outer bins are open-ended), `psi_expected` (training fraction per
@@ -108,7 +112,10 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
         """
         self._check_params()
         check_feature_frame(X_train, self, "X_train")
-        rng = check_random_state(self.random_state)
+        # One seed, drawn here when random_state is not an int, for the baseline samples now and for every later
+        # check: the same detector (or one loaded from its saved state) always gives the same answer.
+        self.seed_ = _seed_of(self.random_state)
+        rng = check_random_state(self.seed_)
         baselines: dict[str, dict[str, Any]] = {}
         for column in X_train.columns:
             values = _finite_values(X_train[column])
@@ -179,7 +186,7 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
         check_choice(self, "method", method, METHODS)
         X_recent = select_features(X_recent, list(self.feature_names_in_), self, "X_recent")
 
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.seed_)
         details: dict[str, dict[str, Any]] = {}
         skipped: dict[str, str] = {}
         drifted: list[str] = []
@@ -249,6 +256,7 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
             "format": self.STATE_FORMAT,
             "params": json_params(self.get_params()),
             "feature_names": list(self.feature_names_in_),
+            "seed": self.seed_,
             "baselines": self.baselines_,
         }
 
@@ -271,6 +279,8 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
                     raise KeyError(f"{name}: {', '.join(sorted(required - baseline.keys()))}")
         detector.feature_names_in_ = np.asarray(names, dtype=object)
         detector.n_features_in_ = len(names)
+        # States saved before the seed was stored drew with their int random_state (or at random, for None).
+        detector.seed_ = state.get("seed", detector.random_state)
         detector.baselines_ = baselines
         return detector
 
@@ -285,6 +295,14 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
         check_interval(self, "psi_threshold", self.psi_threshold, 0.0)
         check_int(self, "sample_size", self.sample_size, minimum=2)
         check_int(self, "psi_bins", self.psi_bins, minimum=2)
+
+
+def _seed_of(random_state: int | np.random.RandomState | None) -> int:
+    """An int random_state as it is (so fits with the same int draw the same samples), else a seed drawn
+    from it."""
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def _bin_fractions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

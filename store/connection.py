@@ -140,7 +140,19 @@ def require_relation(connection: duckdb.DuckDBPyConnection, relation: str, hint:
         raise MissingRelationError(database_file(connection), relation, hint)
 
 
-def is_interrupt(error: BaseException) -> bool:
-    """Whether `error` is Ctrl-C: Python's KeyboardInterrupt, or DuckDB's 'Query interrupted' (DuckDB 2 turns a
-    SIGINT that arrives during a query into a RuntimeError with that message)."""
-    return isinstance(error, KeyboardInterrupt) or (isinstance(error, RuntimeError) and str(error) == _INTERRUPTED)
+def is_interrupt(error: BaseException | None) -> bool:
+    """Whether `error` is Ctrl-C, in any of the shapes it reaches Python in: KeyboardInterrupt; DuckDB 2's
+    RuntimeError 'Query interrupted' (a SIGINT during a query); a DuckDB error wrapping a KeyboardInterrupt
+    that was raised while DuckDB read Python data ('... failed: KeyboardInterrupt'); or an error caused by one
+    of these."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        if isinstance(error, RuntimeError) and str(error) == _INTERRUPTED:
+            return True
+        if isinstance(error, duckdb.Error) and "KeyboardInterrupt" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -51,7 +51,7 @@ def test_store_errors_are_always_user_errors(capsys, tmp_path):
 
 def test_bad_arguments_are_usage_errors_with_status_2(capsys):
     assert run(lambda args, terminal: None, ["--count", "-5"]) == EXIT_USAGE
-    assert "argument --count: must be at least 1, got -5" in capsys.readouterr().err
+    assert "argument --count: must be 1 or more, got -5" in capsys.readouterr().err
     assert run(lambda args, terminal: None, ["--nonsense"]) == EXIT_USAGE
 
     def misuse(args, terminal):
@@ -128,3 +128,34 @@ def test_argument_types_refuse_what_they_should():
     ):
         with pytest.raises(argparse.ArgumentTypeError):
             convert(text)
+
+
+def test_any_error_after_a_ctrl_c_is_the_interrupt(capsys):
+    """DuckDB can wrap the KeyboardInterrupt of a SIGINT in its own error (e.g. while it reads a frame)."""
+    import os
+    import signal
+
+    def interrupted_inside_a_library(args, terminal):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            raise ValueError("reading the object as Arrow data failed: something") from None
+
+    assert run(interrupted_inside_a_library) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "interrupted: nothing changed.\n"
+
+
+def test_ctrl_c_wrapped_by_duckdb_is_recognised():
+    import duckdb
+
+    from store import is_interrupt
+
+    assert is_interrupt(duckdb.InvalidInputException("reading 'x' as Arrow data failed: KeyboardInterrupt: "))
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise OSError("cleanup failed") from inner
+    except OSError as outer:
+        assert is_interrupt(outer)
+    assert not is_interrupt(duckdb.InvalidInputException("reading 'x' as Arrow data failed: ValueError"))

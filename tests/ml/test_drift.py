@@ -232,3 +232,15 @@ def test_parameters_are_checked_when_fitting(train: pd.DataFrame) -> None:
         DriftDetector(sample_size=1).fit(train)
     with pytest.raises(InvalidInputError, match="non-numeric"):
         DriftDetector().fit(train.assign(ticker="AAA"))
+
+
+def test_without_a_random_state_checks_are_still_repeatable_and_survive_save(train: pd.DataFrame, tmp_path) -> None:
+    # 5,000 recent rows: more than sample_size, so the check draws a sample of them. The seed drawn by fit
+    # makes it the same sample every time, for this detector and for one loaded from its file.
+    detector = DriftDetector(sample_size=500).fit(train)
+    recent = make_frame(5_000, seed=3, shift=0.05)
+    first = detector.check_retrain_trigger(recent, method="ks")
+    assert detector.check_retrain_trigger(recent, method="ks") == first
+    loaded = DriftDetector.load(detector.save(tmp_path / "drift.json"))
+    assert loaded.seed_ == detector.seed_
+    assert loaded.check_retrain_trigger(recent, method="ks") == first
