@@ -31,7 +31,7 @@ class Terminal:
             otherwise wrap at 80.
     """
 
-    def __init__(self, width: int = 120) -> None:
+    def __init__(self, width: int = 140) -> None:
         options = {"highlight": False, "markup": False, "emoji": False}
         self._err = Console(stderr=True, **options)
         out = Console(**options)
@@ -58,15 +58,12 @@ class Terminal:
         rows: Sequence[Sequence[Cell]],
         *,
         left: Sequence[str] = (),
-        fold: bool = False,
     ) -> None:
-        """A table on stdout. Columns named in `left` are left-aligned, the others right-aligned (numbers);
-        `fold` wraps long cells instead of cutting them."""
+        """A table on stdout. Columns named in `left` are left-aligned, the others right-aligned (numbers).
+        A cell too long for the width wraps onto the next line rather than being cut: no value is hidden."""
         table = Table(title=Text(title))
         for column in columns:
-            table.add_column(
-                Text(column), justify="left" if column in left else "right", overflow="fold" if fold else "ellipsis"
-            )
+            table.add_column(Text(column), justify="left" if column in left else "right", overflow="fold")
         for row in rows:
             table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row))
         self._out.print(table)

@@ -53,7 +53,6 @@ def print_summary(analysis: EdgeAnalysis, report_path: Path, terminal: Terminal)
             for verdict in analysis.verdicts
         ],
         left=("question", "answer", "numbers"),
-        fold=True,
     )
     if not analysis.model_data_matches:
         terminal.line(
