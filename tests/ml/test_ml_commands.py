@@ -4,6 +4,7 @@ transaction at the end)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,18 @@ def one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error:")
     return lines[-1]
+
+
+def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copy(null_run[0], db_path)
+    before = count(db_path, "ml.models")
+    result = run_module("ml.train", "--db", str(db_path), "--device", "cpu", "--n-features", "8", "--seed", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test AUC" in result.stdout and "stored in the ml schema as model" in result.stdout
+    assert count(db_path, "ml.models") == before + 1
+    stored = read(db_path, "select features from ml.models order by created_at desc limit 1")["features"].item()
+    assert len(json.loads(stored)) == 8
 
 
 @pytest.mark.parametrize(
