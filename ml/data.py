@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from store import MissingRelationError, database_file, require_relation
+from store import MissingRelationError, database_file, release_memory, require_relation
 
 MART_RELATION = "marts.fct_training_examples"
 LABELS_RELATION = "marts.dim_labels"
@@ -48,10 +48,6 @@ class TrainingData:
     def labels(self) -> np.ndarray:
         return self.frame[LABEL].to_numpy(dtype=np.int8)
 
-    @property
-    def regimes(self) -> np.ndarray:
-        return self.frame[REGIME].to_numpy(dtype=float)
-
     def fingerprint(self) -> str:
         """A hash of the rows and columns trained on: same data, same fingerprint."""
         digest = hashlib.sha256()
@@ -80,6 +76,7 @@ def load_training_examples(
     table = connection.sql(
         f"select * from {MART_RELATION} {where} order by trade_date, ticker", params=params
     ).to_arrow_table()
+    release_memory(connection)
     frame = table.to_pandas()
     if frame.empty:
         raise MissingRelationError(

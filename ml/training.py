@@ -106,10 +106,11 @@ def train_model(
     ).fit(frame.iloc[train][data.feature_columns], frame[LABEL].iloc[train].to_numpy())
     features = selector.get_selected_features()
 
+    inputs, labels = frame[[*features, REGIME]], frame[LABEL].to_numpy()
+
     def part(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         """Features and the regime column (the learner's inputs), and the labels, of some rows."""
-        subset = frame.iloc[rows]
-        return subset[[*features, REGIME]], subset[LABEL].to_numpy()
+        return inputs.iloc[rows], labels[rows]
 
     x_train, y_train = part(train)
     learner = HierarchicalMetaLearner(random_state=random_state, device=device, label_horizon=horizon)
@@ -142,13 +143,12 @@ def train_model(
     for name, rows in (("train", train), ("validation", validation), ("calibration", calibration), ("test", test)):
         x_part, y_part = part(rows)
         probabilities = calibrator.calibrate(learner.predict(x_part))
-        subset = frame.iloc[rows]
         metrics[name] = evaluate(
             probabilities,
             y_part,
-            subset[FORWARD_RETURN].to_numpy(),
-            subset["trade_date"].to_numpy(),
-            subset["ticker"].to_numpy(),
+            frame[FORWARD_RETURN].to_numpy()[rows],
+            frame["trade_date"].to_numpy()[rows],
+            frame["ticker"].to_numpy()[rows],
             horizon,
         )
     x_test, y_test = part(test)

@@ -57,14 +57,15 @@ def choose_params(
     labels = np.asarray(y)
     scores: dict[str, float] = {}
     best, best_score = dict(candidates[0]), -np.inf
+    # Each fold's rows are cut once and shared by every candidate.
+    fold_data = [(X.iloc[train], labels[train], X.iloc[validation], labels[validation]) for train, validation in folds]
     for candidate in candidates:
         aucs = []
-        for train_rows, validation_rows in folds:
+        for x_fit, y_fit, x_score, truth in fold_data:
             model = clone(learner).set_params(lgbm_params=dict(candidate))
-            model.fit(X.iloc[train_rows], labels[train_rows])
-            truth = labels[validation_rows]
+            model.fit(x_fit, y_fit)
             if len(np.unique(truth)) == 2:
-                aucs.append(roc_auc_score(truth, model.predict(X.iloc[validation_rows])))
+                aucs.append(roc_auc_score(truth, model.predict(x_score)))
         score = float(np.mean(aucs)) if aucs else float("nan")
         scores[candidate_name(candidate)] = score
         if score > best_score:

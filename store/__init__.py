@@ -12,7 +12,15 @@ read and write one DuckDB file):
 A command-line entry point opens ONE connection and passes it to the functions it calls.
 """
 
-from store.connection import connect, database_file, is_interrupt, relation_exists, require_relation, transaction
+from store.connection import (
+    connect,
+    database_file,
+    is_interrupt,
+    relation_exists,
+    release_memory,
+    require_relation,
+    transaction,
+)
 from store.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
@@ -45,6 +53,7 @@ __all__ = [
     "database_path",
     "is_interrupt",
     "relation_exists",
+    "release_memory",
     "require_relation",
     "transaction",
 ]

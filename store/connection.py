@@ -117,6 +117,16 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
     connection.execute("commit")
 
 
+def release_memory(connection: duckdb.DuckDBPyConnection) -> None:
+    """Hand back the memory DuckDB keeps after a bulk read: the table pages in its buffer pool and what its
+    allocator holds. A command keeps its one connection open for its whole run, so after reading a mart into
+    Arrow that memory (hundreds of MiB for the real data set) would otherwise stay taken while the model
+    trains. DuckDB evicts unpinned pages when its memory limit is lowered; the limit then goes back to DuckDB's
+    default, which is what `connect` opens with (the store never sets another)."""
+    connection.execute("set memory_limit = '1MB'")
+    connection.execute("reset memory_limit")
+
+
 def database_file(connection: duckdb.DuckDBPyConnection) -> str:
     """The path of the file `connection` has open (':memory:' for an in-memory database)."""
     rows = connection.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()

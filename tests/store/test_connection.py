@@ -28,6 +28,7 @@ from store import (
     database_path,
     is_interrupt,
     relation_exists,
+    release_memory,
     require_relation,
     transaction,
 )
@@ -191,3 +192,21 @@ def test_create_tables_is_idempotent_and_creates_every_python_owned_table(tmp_pa
             require_relation(connection, "marts.fct_features", "run `dbt build` first")
         with pytest.raises(ValueError, match="unknown schema"):
             create_tables(connection, "marts")
+
+
+def test_release_memory_evicts_cached_pages_and_keeps_the_limit(tmp_path):
+    path = tmp_path / "store.duckdb"
+    with connect(path) as connection:
+        connection.execute("create table t as select range as a, random() as b, random() as c from range(3000000)")
+    with connect(path, read_only=True) as connection:
+        limit = connection.execute("select current_setting('memory_limit')").fetchall()[0][0]
+        connection.sql("select * from t order by b desc").to_arrow_table()
+
+        def cached_bytes() -> int:
+            return connection.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchall()[0][0]
+
+        before = cached_bytes()
+        release_memory(connection)
+        assert cached_bytes() < before / 2
+        assert connection.execute("select current_setting('memory_limit')").fetchall()[0][0] == limit
+        assert connection.execute("select count(*) from t").fetchall() == [(3000000,)]  # still usable
