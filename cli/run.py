@@ -7,8 +7,10 @@
 
 Ctrl-C reaches Python in several shapes (KeyboardInterrupt; DuckDB's 'Query interrupted'; a DuckDB error
 wrapping a KeyboardInterrupt raised while it read a frame), so `run_command` also records the signal itself:
-whatever the handler raises after a Ctrl-C is reported as the interrupt it is. Any other exception is a bug:
-it keeps its traceback (and Python's exit status 1).
+whatever the handler raises after a Ctrl-C is reported as the interrupt it is. A full disk is a user's
+problem too: inside a store transaction it is `store.DiskFullError` (rolled back); anywhere else (a report
+file, DuckDB's checkpoint when the connection closes) it is one line with status 1. Any other exception is a
+bug: it keeps its traceback (and Python's exit status 1).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from cli.console import Terminal
-from store import StoreError, is_interrupt
+from store import StoreError, disk_full_detail, is_disk_full, is_interrupt
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -72,6 +74,12 @@ def run_command(
             return EXIT_USAGE
         if isinstance(error, (StoreError, *user_errors)):
             terminal.error(f"error: {error}")
+            return EXIT_FAILED
+        if is_disk_full(error):
+            terminal.error(
+                f"error: the disk filled up while {parser.prog} was writing ({disk_full_detail(error)}): free some "
+                "space and run it again; a write to the database that had not committed was rolled back."
+            )
             return EXIT_FAILED
         raise
     return EXIT_OK if status is None else int(status)

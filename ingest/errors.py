@@ -22,6 +22,10 @@ class MissingColumnsError(IngestError):
         )
 
 
+class SettingsError(IngestError, ValueError):
+    """Settings a source cannot work with (for example a synthetic market too short to label)."""
+
+
 class NoInputError(IngestError):
     """A path or glob matched nothing."""
 

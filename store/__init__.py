@@ -6,7 +6,7 @@ read and write one DuckDB file):
 - `store.paths`: `database_path()` resolves `--db`, `$FEATURE_STORE_DB` or `warehouse/feature_store.duckdb`;
 - `store.connection`: `connect()` (read-only or read-write), `transaction()`, `require_relation()`, and the
   translation of DuckDB's refusals into the typed errors of `store.errors` (locked, missing, corrupt, not a
-  DuckDB file, read-only location);
+  DuckDB file, read-only location, a disk that fills up during a write);
 - `store.tables`: the DDL of every Python-owned table (schemas `raw`, `ml`, `analysis`) and `create_tables()`.
 
 A command-line entry point opens ONE connection and passes it to the functions it calls.
@@ -15,6 +15,8 @@ A command-line entry point opens ONE connection and passes it to the functions i
 from store.connection import (
     connect,
     database_file,
+    disk_full_detail,
+    is_disk_full,
     is_interrupt,
     relation_exists,
     release_memory,
@@ -26,6 +28,7 @@ from store.errors import (
     DatabaseLockedError,
     DatabaseMissingError,
     DatabaseOpenError,
+    DiskFullError,
     MissingRelationError,
     NotADatabaseError,
     ReadOnlyLocationError,
@@ -43,6 +46,7 @@ __all__ = [
     "DatabaseMissingError",
     "DatabaseOpenError",
     "Dataset",
+    "DiskFullError",
     "MissingRelationError",
     "NotADatabaseError",
     "ReadOnlyLocationError",
@@ -51,6 +55,8 @@ __all__ = [
     "create_tables",
     "database_file",
     "database_path",
+    "disk_full_detail",
+    "is_disk_full",
     "is_interrupt",
     "relation_exists",
     "release_memory",

@@ -9,6 +9,8 @@ connection then fails ("connection has an unfinished result"); the helpers here 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -21,6 +23,7 @@ from store.errors import (
     DatabaseLockedError,
     DatabaseMissingError,
     DatabaseOpenError,
+    DiskFullError,
     MissingRelationError,
     NotADatabaseError,
     ReadOnlyLocationError,
@@ -33,6 +36,9 @@ _LOCK_HOLDER = re.compile(
     r"Conflicting lock is held in (?P<program>.+?)(?: \(PID (?P<pid>\d+)\))?(?: by user \S+?)?\.(?:\s|$)"
 )
 _INTERRUPTED = "Query interrupted"
+# What a full disk looks like: the OSError numbers, and DuckDB's wording of the same (strerror text).
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_DISK_FULL_WORDS = tuple(os.strerror(number) for number in _DISK_FULL_ERRNOS) + ("No space left on device",)
 _DATA_FILE = "DuckDB reads it as a data file (CSV, Parquet, JSON), not as a database"
 
 
@@ -105,16 +111,53 @@ def _first_line(text: str) -> str:
 @contextmanager
 def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, or ROLLBACK if the block raises (Ctrl-C included): a failed write leaves every table
-    as it was."""
+    as it was. A disk that fills up inside the block or at COMMIT becomes `DiskFullError` (DuckDB does not
+    commit a transaction whose COMMIT fails)."""
     connection.execute("begin transaction")
     try:
         yield connection
-    except BaseException:
+        connection.execute("commit")
+    except BaseException as error:
         # If the transaction is already gone (DuckDB aborted it), the original error is the one that matters.
         with suppress(duckdb.Error):
             connection.execute("rollback")
+        if is_disk_full(error):
+            raise DiskFullError(_database_name(connection, error), disk_full_detail(error)) from error
         raise
-    connection.execute("commit")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (or an error it was raised from) says the disk is full or a file-size limit was hit:
+    an OSError with ENOSPC/EFBIG/EDQUOT, or a DuckDB error with the same words."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return True
+        if isinstance(current, duckdb.Error) and any(words in str(current) for words in _DISK_FULL_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def disk_full_detail(error: BaseException) -> str:
+    """The short reason of a disk-full error: the operating system's words ('No space left on device')."""
+    text = str(error)
+    for words in _DISK_FULL_WORDS:
+        if words in text:
+            return words
+    return _first_line(text)
+
+
+def _database_name(connection: duckdb.DuckDBPyConnection, error: BaseException) -> str:
+    """The database file of `connection`; after a fatal error DuckDB refuses every statement, and the file is
+    then the one DuckDB's message names."""
+    try:
+        return database_file(connection)
+    except duckdb.Error:
+        named = re.search(r'file "(?P<path>[^"]+)"', str(error))
+        return named["path"] if named else "the feature store"
 
 
 def release_memory(connection: duckdb.DuckDBPyConnection) -> None:

@@ -90,3 +90,15 @@ class MissingRelationError(StoreError):
     def __init__(self, path: str | Path, relation: str, hint: str) -> None:
         self.relation = relation
         super().__init__(f"{path} has no {relation}: {hint}.", path)
+
+
+class DiskFullError(StoreError):
+    """The disk filled up (or a file-size limit was reached) while a transaction was writing; it was rolled back."""
+
+    def __init__(self, path: str | Path, detail: str) -> None:
+        super().__init__(
+            f"The disk holding {path} filled up during the write ({detail}): the write was rolled back, so the "
+            "database is as it was before this command; free some space (or point FEATURE_STORE_DB at a disk "
+            "with room) and run it again.",
+            path,
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +48,13 @@ def read_job(job, db_path: Path, *args, **kwargs):
         connection.close()
 
 
-def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m ...` in a child process from the project root, capturing output."""
+def run_module(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, file_size_limit: int | None = None
+) -> subprocess.CompletedProcess:
+    """Run `python -m ...` in a child process from the project root, capturing output.
+
+    `file_size_limit` (bytes) makes the child's disk look full: a write past that size of any file fails
+    with EFBIG ('File too large'), as a full disk fails with ENOSPC, without needing a small filesystem."""
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=PROJECT_DIR,
@@ -55,7 +62,25 @@ def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 3
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=None if file_size_limit is None else lambda: _limit_file_size(file_size_limit),
     )
+
+
+def _limit_file_size(limit: int) -> None:
+    """In a child before exec: writes past `limit` bytes fail with EFBIG instead of killing it with SIGXFSZ
+    (an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
+    """The one `error: ...` line a failed command printed, after checking its exit status and that no
+    traceback was shown."""
+    assert result.returncode == status, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("error:"), result.stderr[-3000:]
+    return lines[-1]
 
 
 def run_dbt(db_path: Path, folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:

@@ -67,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ingest.errors import SettingsError
 from ingest.frames import (
     ANALYST_COLUMNS,
     EARNINGS_COLUMNS,
@@ -245,7 +246,8 @@ def generate_market(
 
     Raises:
         ValueError: the universe lacks a column, repeats a ticker or names an unknown asset class, or
-            `years`, `signal` or `n_tickers` is out of range.
+            `years`, `signal` or `n_tickers` is out of range (`SettingsError`, a ValueError, when `years`
+            covers too few business days, so the command line shows it as one line).
     """
     if not np.isfinite(years) or years <= 0:
         raise ValueError(f"years must be a positive number, got {years!r}")
@@ -441,7 +443,11 @@ def _calendars(end: datetime.date, years: float) -> tuple[pd.DatetimeIndex, pd.D
     first = last - pd.Timedelta(days=max(int(round(years * 365.25)), 1) - 1)
     business_days = pd.bdate_range(first, last)
     if len(business_days) < 2 * SIGNAL_HORIZON:
-        raise ValueError(f"years={years} gives only {len(business_days)} business days; ask for more")
+        needed = 2 * SIGNAL_HORIZON
+        raise SettingsError(
+            f"{years:g} years to {end} cover only {len(business_days)} business day(s); the synthetic market needs "
+            f"at least {needed} (about {needed * 7 / 5 / 365.25:.2f} years): ask for more years."
+        )
     return business_days, pd.date_range(first, last, freq="D")
 
 

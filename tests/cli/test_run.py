@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 
 import pytest
 
@@ -81,6 +83,15 @@ def test_a_bug_keeps_its_traceback():
 
     with pytest.raises(ZeroDivisionError):
         run(bug)
+
+
+def test_a_full_disk_outside_a_transaction_is_one_line(capsys):
+    def write_report(args, terminal):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "report.html")
+
+    assert run(write_report) == EXIT_FAILED
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the disk filled up") and "No space left" in lines[0]
 
 
 def test_text_from_data_is_printed_literally(capsys):

@@ -12,17 +12,9 @@ import sys
 import time
 
 import pytest
-from helpers import PROJECT_DIR, read, run_module
+from helpers import PROJECT_DIR, one_line_error, read, run_module
 
 pytestmark = pytest.mark.slow
-
-
-def one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
-    assert result.returncode == status, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("error:")
-    return lines[-1]
 
 
 def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):

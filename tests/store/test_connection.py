@@ -3,6 +3,7 @@ transactions, and the DDL of every Python-owned table."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from store import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseMissingError,
+    DiskFullError,
     MissingRelationError,
     NotADatabaseError,
     ReadOnlyLocationError,
@@ -26,6 +28,7 @@ from store import (
     create_tables,
     database_file,
     database_path,
+    is_disk_full,
     is_interrupt,
     relation_exists,
     release_memory,
@@ -165,6 +168,33 @@ def test_a_transaction_rolls_back_on_any_error_including_ctrl_c(tmp_path):
         with transaction(connection):
             connection.execute("insert into t values (2)")
         assert connection.execute("select a from t").fetchall() == [(2,)]
+
+
+def test_a_full_disk_in_a_transaction_is_rolled_back_and_named(tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    with connect(db_path) as connection:
+        connection.execute("create table t (a integer)")
+        with pytest.raises(DiskFullError) as raised, transaction(connection):
+            connection.execute("insert into t values (1)")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        assert connection.execute("select count(*) from t").fetchall() == [(0,)]
+    message = str(raised.value)
+    assert str(db_path) in message and "No space left on device" in message and "as it was before" in message
+
+
+def test_a_full_disk_is_recognised_in_every_shape():
+    assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert is_disk_full(OSError(errno.EFBIG, "File too large"))
+    assert is_disk_full(duckdb.IOException('Could not write file "x.duckdb": No space left on device'))
+    try:
+        try:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        except OSError as cause:
+            raise RuntimeError("while writing") from cause
+    except RuntimeError as wrapped:
+        assert is_disk_full(wrapped)
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert not is_disk_full(duckdb.IOException("Could not read file"))
 
 
 def test_ctrl_c_is_recognised_whether_python_or_duckdb_saw_it():
