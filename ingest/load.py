@@ -228,12 +228,17 @@ def _write(
                 ],
             )
             counts.append(entry)
+        recorded: set[str] = set()
         for file in batch.files:
+            if file.source_file in recorded:
+                continue  # the same name given twice: its one row says what happened to the file
+            recorded.add(file.source_file)
             connection.execute(
                 "insert into raw.ingest_files values (?, ?, ?, ?, ?)",
                 [run_id, file.source_file, file.status, file.rows_read, file.message or None],
             )
-        failed_files = sum(1 for f in batch.files if f.status != "loaded")
+        read_files = sum(1 for f in batch.files if f.status != "skipped")
+        failed_files = sum(1 for f in batch.files if f.status not in ("loaded", "skipped"))
         connection.execute(
             """
             update raw.ingest_runs set
@@ -250,7 +255,7 @@ def _write(
                 sum(c.rows_inserted for c in counts),
                 sum(c.rows_updated for c in counts),
                 sum(c.rows_unchanged for c in counts),
-                len(batch.files),
+                read_files,
                 failed_files,
                 "; ".join(batch.notes)[:2000] or None,
                 run_id,
