@@ -35,10 +35,14 @@ def print_summary(summary: RunSummary, terminal: Terminal) -> None:
         f"rows read {summary.rows_read:,} = loaded {summary.rows_loaded:,} + rejected {summary.rows_rejected:,}"
         f" {'(balanced)' if balanced else '(NOT BALANCED: a bug, please report it)'}"
     )
-    failed = [f for f in summary.files if f.status != "loaded"]
+    failed = [f for f in summary.files if f.status not in ("loaded", "skipped")]
+    skipped = [f for f in summary.files if f.status == "skipped"]
     if summary.files:
-        terminal.line(f"files: {len(summary.files):,} read, {len(failed):,} not loaded")
-    for file in failed:
+        read = len(summary.files) - len(skipped)
+        terminal.line(
+            f"files: {read:,} read, {len(failed):,} not loaded" + (f", {len(skipped):,} skipped" if skipped else "")
+        )
+    for file in failed + skipped:
         terminal.line(f"  {file.status}: {file.message}")
     for note in summary.notes:
         terminal.line(f"note: {note}")

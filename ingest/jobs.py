@@ -16,7 +16,7 @@ import pyarrow as pa
 from ingest.errors import SourceError
 from ingest.frames import empty_frame
 from ingest.load import Progress, Reporter, RunSummary, SourceBatch, no_progress, quiet, run_ingest
-from ingest.sources.files import read_price_files
+from ingest.sources.files import find_inputs, read_files, unique_files
 from ingest.universe import load_universe, select_tickers
 from store import relation_exists
 
@@ -62,21 +62,30 @@ def ingest_files(
     report: Reporter = quiet,
     progress: Progress = no_progress,
 ) -> RunSummary:
-    """Load per-ticker CSV/Parquet price files (see `ingest.sources.files`)."""
+    """Load per-ticker CSV/Parquet price files (see `ingest.sources.files`): each file once, however many of
+    `paths` reach it; links out of an input folder are not followed."""
 
     def collect(say: Reporter) -> SourceBatch:
+        found = [(pattern, *find_inputs(pattern)) for pattern in paths]
+        named = [(position, path) for position, (_, matched, _) in enumerate(found) for path in matched]
+        kept, duplicates = unique_files([path for _, path in named])
+        kept_paths = set(map(str, kept))
         prices, prerejected, files = [], [], []
-        for pattern in paths:
+        for position, (pattern, _, _) in enumerate(found):
+            # A file kept under a name is read with the first pattern that named it that way.
+            to_read = [path for owner, path in named if owner == position and str(path) in kept_paths]
+            kept_paths -= set(map(str, to_read))
             with progress(f"reading {pattern}") as update:
-                read = read_price_files(pattern, progress=update)
+                read = read_files(to_read, progress=update)
             prices.append(read.prices)
             prerejected.append(read.prerejected)
             files.extend(read.files)
-        say(f"read {len(files):,} file(s)")
+        skipped = [report for _, _, not_followed in found for report in not_followed] + duplicates
+        say(f"read {len(files):,} file(s)" + (f", skipped {len(skipped):,}" if skipped else ""))
         return SourceBatch(
             frames={"prices": pa.concat_tables(prices)},
             prerejected={"prices": pd.concat(prerejected, ignore_index=True)},
-            files=files,
+            files=files + skipped,
         )
 
     return run_ingest(connection, "csv", {"paths": paths}, collect, report=report)

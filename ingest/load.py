@@ -2,8 +2,9 @@
 
 `run_ingest` is the one entry point every source goes through, on the connection its command opened:
 
-1. create the `raw` tables if needed, mark runs that never finished as 'interrupted', and record this run
-   as 'running' (committed on its own, so a run killed later is still visible in `raw.ingest_runs`);
+1. create the `raw` tables if needed, mark runs whose process is gone as 'interrupted', and record this run
+   as 'running' with its writer (pid, host, process start), committed on its own, so a run killed later is
+   still visible in `raw.ingest_runs` and the next run can tell it from one still in progress;
 2. call the source to collect its frames (downloads happen here);
 3. validate each frame (`ingest.validate`);
 4. in ONE transaction: upsert accepted rows, add new rejects, write per-dataset/per-file counts and the
@@ -19,11 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -120,10 +124,18 @@ def run_ingest(
     with transaction(connection):
         create_tables(connection, "raw")
         interrupted = mark_interrupted_runs(connection)
+        pid = os.getpid()
         connection.execute(
-            "insert into raw.ingest_runs (run_id, source, arguments, started_at, status) "
-            "values (?, ?, ?, now(), 'running')",
-            [run_id, source, json.dumps(arguments, default=str, sort_keys=True)],
+            "insert into raw.ingest_runs (run_id, source, arguments, started_at, status, pid, host, process_started) "
+            "values (?, ?, ?, now(), 'running', ?, ?, ?)",
+            [
+                run_id,
+                source,
+                json.dumps(arguments, default=str, sort_keys=True),
+                pid,
+                socket.gethostname(),
+                process_start(pid),
+            ],
         )
     if interrupted:
         report(f"{interrupted} earlier run(s) had been interrupted; marked 'interrupted' in raw.ingest_runs")
@@ -153,15 +165,68 @@ def run_ingest(
 
 
 def mark_interrupted_runs(connection: duckdb.DuckDBPyConnection) -> int:
-    """Runs still 'running' when a new one starts were killed: record them as 'interrupted'."""
-    found = connection.execute("select count(*) from raw.ingest_runs where status = 'running'").fetchone()[0]
-    if found:
+    """Record as 'interrupted' the 'running' runs whose process is gone; returns how many.
+
+    A 'running' row can belong to a run still in progress: on another connection of this process (DuckDB
+    shares one database between the connections of a process), or in a process that opened the file
+    and closed it again. So a run is marked only when its writer was on this host and that process no longer
+    exists, or its pid now belongs to another process (a different start time). A run on another host, or
+    whose process cannot be checked here, is left 'running'. Rows written before runs recorded their
+    writer (no pid) keep the old rule: they are marked.
+    """
+    rows = connection.execute(
+        "select run_id, pid, host, process_started from raw.ingest_runs where status = 'running'"
+    ).fetchall()
+    here = socket.gethostname()
+    gone = [
+        run_id
+        for run_id, pid, host, started in rows
+        if pid is None or (host == here and process_state(pid, started) == "gone")
+    ]
+    for run_id in gone:
         connection.execute(
             "update raw.ingest_runs set status = 'interrupted', "
             "message = 'the process ended before committing; nothing it read was loaded' "
-            "where status = 'running'"
+            "where run_id = ? and status = 'running'",
+            [run_id],
         )
-    return found
+    return len(gone)
+
+
+_PROC = Path("/proc")
+
+
+def process_start(pid: int) -> str | None:
+    """When process `pid` started, as a token that differs for a later process given the same pid: on Linux the
+    boot id and the start time in clock ticks (`/proc/PID/stat`, field 22); None where that cannot be read."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+        boot = (_PROC / "sys" / "kernel" / "random" / "boot_id").read_text().strip()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return f"{boot}:{fields[19]}" if len(fields) > 19 else None
+
+
+def process_state(pid: int, started: str | None) -> str:
+    """'alive', 'gone' (no such process, or the pid now belongs to a process that started at another time), or
+    'unknown' (this system offers no safe way to ask)."""
+    if _PROC.joinpath("self").exists():  # Linux (and other /proc systems)
+        if not (_PROC / str(pid)).exists():
+            return "gone"
+        now = process_start(pid)
+        return "gone" if started and now and now != started else "alive"
+    if os.name == "posix":
+        try:
+            os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists is checked
+        except ProcessLookupError:
+            return "gone"
+        except PermissionError:
+            return "alive"  # it exists, owned by someone else
+        return "alive"
+    # On Windows os.kill(pid, 0) would send Ctrl-C to the process, not test for it.
+    return "unknown"
 
 
 def _mark_unfinished(connection: duckdb.DuckDBPyConnection, run_id: str, error: BaseException) -> None:
@@ -228,12 +293,17 @@ def _write(
                 ],
             )
             counts.append(entry)
+        recorded: set[str] = set()
         for file in batch.files:
+            if file.source_file in recorded:
+                continue  # the same name given twice: its one row says what happened to the file
+            recorded.add(file.source_file)
             connection.execute(
                 "insert into raw.ingest_files values (?, ?, ?, ?, ?)",
                 [run_id, file.source_file, file.status, file.rows_read, file.message or None],
             )
-        failed_files = sum(1 for f in batch.files if f.status != "loaded")
+        read_files = sum(1 for f in batch.files if f.status != "skipped")
+        failed_files = sum(1 for f in batch.files if f.status not in ("loaded", "skipped"))
         connection.execute(
             """
             update raw.ingest_runs set
@@ -250,7 +320,7 @@ def _write(
                 sum(c.rows_inserted for c in counts),
                 sum(c.rows_updated for c in counts),
                 sum(c.rows_unchanged for c in counts),
-                len(batch.files),
+                read_files,
                 failed_files,
                 "; ".join(batch.notes)[:2000] or None,
                 run_id,

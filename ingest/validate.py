@@ -42,6 +42,29 @@ ANALYST_ACTIONS = ("upgrade", "downgrade", "init", "maintain", "reiterate")
 INSIDER_TRANSACTIONS = ("buy", "sell", "other")
 EARNINGS_TIMINGS = ("bmo", "amc", "unknown")
 
+# Limits of `implausible_value`: values that parse and are finite, but that no market has quoted. They sit far
+# outside anything real so that no true quote or volume is quarantined; what they catch is garbage (1e308, a
+# denormal, a unit or exponent typo), which otherwise reaches dbt and breaks it (overflow, `std::exception`).
+#: The highest share price ever quoted is Berkshire Hathaway A, about 6e5 USD (7.5e5 in 2024); index levels
+#: stay below 1e5 and won-quoted Korean shares below 5e6 KRW. 1e9 leaves a factor of more than 1,000. (A
+#: split-adjusted history of a serial reverse splitter, as some data vendors compute it, can exceed it: those
+#: rows are quarantined with this limit in their detail, not silently dropped.)
+MAX_PRICE = 1e9
+#: The smallest quotes are sub-penny OTC shares at the 0.0001 USD tick and micro-priced crypto tokens near 1e-9
+#: USD; a positive price below 1e-12 is an artefact (a denormal, a mis-scaled unit).
+MIN_PRICE = 1e-12
+#: The busiest share volumes are about 1e10 a day (and Yahoo's BTC-USD "volume", in USD, peaked near 3.5e11; the
+#: shared S&P 500 and market sets peak at 4.5e10). 1e13 is 30 times above the largest of these.
+MAX_VOLUME = 1e13
+#: A close that jumps more than this factor from BOTH neighbouring trading days (a one-day spike: up and back) is
+#: not a market move. Real moves with no way back are splits and reverse splits, and those are level shifts, not
+#: spikes; the largest ratios are 1:250 (serial reverse splitters) and rare 1:10,000 going-private reverse
+#: splits. At the first or last row of a series only one neighbour exists, so a move there is judged against the
+#: limit alone (when that neighbour agrees with its own neighbour): 1e5 stays above every real split ratio.
+MAX_DAY_MOVE = 1e5
+#: No exchange data is older (the NYSE opened in 1792); earlier dates are typos such as 1200-01-01 or 0020-01-02.
+MIN_DATE = dt.date(1800, 1, 1)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -50,6 +73,8 @@ class Rule:
     name: str
     description: str
     expectations: Callable[[dt.date], list]  # today -> GX expectation objects
+    #: SQL over the parsed row giving its own detail (the value and the limit it broke); else `description`.
+    detail_sql: str | None = None
 
 
 @dataclass
@@ -99,6 +124,25 @@ def rules_for(dataset: str) -> list[Rule]:
     def not_null(*columns: str) -> Callable[[dt.date], list]:
         return lambda today: [expectations.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
 
+    date_fields = [c for c, t in RAW_DATASETS[dataset].column_types.items() if t == "date"]
+    too_early = [
+        (f"{c} < date '{MIN_DATE}'", f"'{c} ' || {c} || ' is before {MIN_DATE} (no market data is older)'")
+        for c in date_fields
+    ]
+
+    def early_dates(today: dt.date) -> list:
+        return [
+            expectations.ExpectColumnValuesToBeBetween(column=c, min_value=pd.Timestamp(MIN_DATE)) for c in date_fields
+        ]
+
+    def implausible(expected: Callable[[dt.date], list], cases: list[tuple[str, str]]) -> Rule:
+        return Rule(
+            "implausible_value",
+            "a value is outside what any market has",
+            expected,
+            "case " + " ".join(f"when {condition} then {text}" for condition, text in cases) + " end",
+        )
+
     common = [
         Rule("missing_ticker", "ticker is empty", not_null("ticker")),
         Rule(
@@ -121,6 +165,30 @@ def rules_for(dataset: str) -> list[Rule]:
                 column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
             )
 
+        price_columns = (*PRICE_FIELDS, "adj_close")
+
+        def price_limits(today: dt.date) -> list:
+            return [
+                *early_dates(today),
+                *(
+                    expectations.ExpectColumnValuesToBeBetween(column=c, min_value=MIN_PRICE, max_value=MAX_PRICE)
+                    for c in price_columns
+                ),
+                expectations.ExpectColumnValuesToBeBetween(column="volume", max_value=MAX_VOLUME),
+                expectations.ExpectColumnValuesToBeBetween(column="close_move", max_value=MAX_DAY_MOVE),
+            ]
+
+        limit_cases = [
+            *too_early,
+            *((f"{c} > {MAX_PRICE!r}", f"'{c} ' || {c} || ' exceeds {MAX_PRICE:g}'") for c in price_columns),
+            *((f"{c} < {MIN_PRICE!r}", f"'{c} ' || {c} || ' is below {MIN_PRICE:g}'") for c in price_columns),
+            ("volume > " + repr(MAX_VOLUME), f"'volume ' || volume || ' exceeds {MAX_VOLUME:g}'"),
+            (
+                f"close_move > {MAX_DAY_MOVE!r}",
+                "'close ' || close || ' moved x' || printf('%.0f', close_move) || ' in one day "
+                f"(limit x{MAX_DAY_MOVE:g})'",
+            ),
+        ]
         return common + [
             Rule("missing_price", "open, high, low or close is missing", not_null(*PRICE_FIELDS)),
             Rule(
@@ -128,9 +196,10 @@ def rules_for(dataset: str) -> list[Rule]:
                 "a price is zero or negative",
                 lambda today: [
                     expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True)
-                    for c in (*PRICE_FIELDS, "adj_close")
+                    for c in price_columns
                 ],
             ),
+            implausible(price_limits, limit_cases),
             Rule("high_below_low", "high is below low", lambda today: [at_least("high", "low")]),
             Rule(
                 "ohlc_not_bracketed",
@@ -164,6 +233,7 @@ def rules_for(dataset: str) -> list[Rule]:
                 "article_count is negative",
                 lambda today: [expectations.ExpectColumnValuesToBeBetween(column="article_count", min_value=0)],
             ),
+            implausible(early_dates, too_early),
         ]
     if dataset == "earnings":
         return common + [
@@ -174,6 +244,7 @@ def rules_for(dataset: str) -> list[Rule]:
                     expectations.ExpectColumnValuesToBeInSet(column="announce_timing", value_set=list(EARNINGS_TIMINGS))
                 ],
             ),
+            implausible(early_dates, too_early),
         ]
     if dataset == "analyst_actions":
         return common + [
@@ -185,6 +256,7 @@ def rules_for(dataset: str) -> list[Rule]:
                     expectations.ExpectColumnValuesToBeInSet(column="action", value_set=list(ANALYST_ACTIONS))
                 ],
             ),
+            implausible(early_dates, too_early),
         ]
     if dataset == "insider_trades":
         return common + [
@@ -202,6 +274,7 @@ def rules_for(dataset: str) -> list[Rule]:
                 "value is negative",
                 lambda today: [expectations.ExpectColumnValuesToBeBetween(column="value", min_value=0)],
             ),
+            implausible(early_dates, too_early),
         ]
     raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(RAW_DATASETS)}")
 
@@ -211,11 +284,19 @@ def _parse_expression(column: str, sql_type: str, dataset: str) -> str:
     text = f"nullif(trim(cast({raw} as varchar)), '')"
     if sql_type == "date":
         # Files carry ISO dates, timestamps ('2015-01-12 00:00:00') or US dates; typed frames carry dates.
-        return (
+        # DuckDB also reads the words 'infinity', '-infinity' and 'epoch' as dates, and years past 9999: a
+        # calendar date starts with a digit and has a year Python can hold (1-9999). Anything else would break
+        # every later step (pandas and great-expectations cannot compare it, and say nothing about which row).
+        parsed = (
             f"coalesce(try_cast({text} as date), try_cast(try_cast({text} as timestamp) as date), "
             f"try_cast(try_strptime({text}, '%m/%d/%Y') as date))"
         )
+        return (
+            f"case when regexp_matches({text}, '^[0-9]') "
+            f"and {parsed} between date '0001-01-01' and date '9999-12-31' then {parsed} end"
+        )
     if sql_type == "double":
+        # 'inf', 'NaN', 'Infinity' (any case) parse as doubles: they are caught as `non_finite_value` below.
         return f"try_cast({text} as double)"
     if column == "ticker":
         return f"upper({text})"
@@ -235,7 +316,13 @@ def _parse_checks(dataset: Dataset, date_field: str) -> str:
             cases.append(f"when {raw_text(column)} is not null and parsed_{column} is null then 'unparseable_date'")
         if sql_type == "double":
             cases.append(f"when {raw_text(column)} is not null and parsed_{column} is null then 'unparseable_number'")
+    for column in _double_columns(dataset):
+        cases.append(f"when not isfinite(parsed_{column}) then 'non_finite_value'")
     return "case " + " ".join(cases) + " end"
+
+
+def _double_columns(dataset: Dataset) -> list[str]:
+    return [column for column, sql_type in dataset.column_types.items() if sql_type == "double"]
 
 
 def _raw_text(column: str) -> str:
@@ -251,6 +338,51 @@ def _parse_detail(dataset: Dataset) -> str:
         if t in ("date", "double")
     ]
     return " || ".join(parts)
+
+
+def _non_finite_detail(dataset: Dataset) -> str:
+    """SQL naming the values that parsed to infinity or NaN, e.g. `close=inf; `."""
+    parts = [
+        f"case when not isfinite(parsed_{c}) then '{c}=' || {_raw_text(c)} || '; ' else '' end"
+        for c in _double_columns(dataset)
+    ]
+    return " || ".join(parts) or "''"
+
+
+def _derived_columns(kind: str) -> str:
+    """SQL adding the columns some rules need beyond the row itself (from table `parsed`), keyed by row_id.
+
+    prices: `close_move`, the factor by which a close differs from its neighbouring trading days of the same
+    ticker in this batch (see `MAX_DAY_MOVE`): the smaller of the two factors in the middle of a series, so a
+    split (a level shift) scores low and only a spike that goes back scores high; at either end, the factor to
+    the one neighbour, if that neighbour agrees with its own other neighbour (else there is no telling which
+    of the two is wrong, and nothing is judged).
+    """
+    if kind != "prices":
+        return "select row_id from parsed"
+
+    def factor(a: str, b: str) -> str:
+        return f"greatest({a} / {b}, {b} / {a})"
+
+    return f"""
+        with series as (
+            select row_id, close as series_close,
+                lag(close) over by_day as previous_close, lead(close) over by_day as next_close,
+                lag(close, 2) over by_day as previous_close_2, lead(close, 2) over by_day as next_close_2
+            from parsed
+            where parse_rule is null and ticker is not null and close > 0
+            window by_day as (partition by ticker order by trade_date, row_id)
+        )
+        select parsed.row_id, case
+            when previous_close is not null and next_close is not null
+                then least({factor("series_close", "previous_close")}, {factor("series_close", "next_close")})
+            when previous_close_2 is not null and {factor("previous_close", "previous_close_2")} <= {MAX_DAY_MOVE!r}
+                then {factor("series_close", "previous_close")}
+            when next_close_2 is not null and {factor("next_close", "next_close_2")} <= {MAX_DAY_MOVE!r}
+                then {factor("series_close", "next_close")}
+        end as close_move
+        from parsed left join series using (row_id)
+    """
 
 
 def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None = None) -> Validated:
@@ -291,16 +423,19 @@ def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None
             try_cast(line_number as bigint) as line_number,
             {_parse_checks(dataset, date_field)} as parse_rule,
             {_parse_detail(dataset)} as parse_detail,
+            {_non_finite_detail(dataset)} as non_finite_detail,
             cast(to_json(struct_pack({record})) as varchar) as record,
             {", ".join(f"parsed_{c} as {c}" for c in dataset.column_types)}
         from typed
         """
     )
     con.unregister("input_frame")
+    con.execute(f"create table derived as {_derived_columns(kind)}")
 
     # Stage 2: great-expectations on the rows that parsed.
     candidates = con.execute(
-        f"select row_id, {', '.join(dataset.column_types)} from parsed where parse_rule is null order by row_id"
+        "select * exclude (source_file, line_number, parse_rule, parse_detail, non_finite_detail, record) "
+        "from parsed join derived using (row_id) where parse_rule is null order by row_id"
     ).df()
     rule_of_row: dict[int, str] = {}
     results: list[RuleResult] = []
@@ -314,12 +449,17 @@ def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None
     con.register("assignments", assignments)
     con.register("descriptions", descriptions)
     key = ", ".join(dataset.key)
+    own_details = " ".join(
+        f"when rule = '{r.name}' then coalesce({r.detail_sql}, descriptions.description)"
+        for r in rules_for(kind)
+        if r.detail_sql
+    )
     con.execute(
         f"""
         create table judged as
         with ruled as (
-            select parsed.*, coalesce(parsed.parse_rule, assignments.rule) as rule
-            from parsed left join assignments using (row_id)
+            select * exclude (rule), coalesce(parsed.parse_rule, assignments.rule) as rule
+            from parsed join derived using (row_id) left join assignments using (row_id)
         ),
         ranked as (
             select *,
@@ -331,12 +471,14 @@ def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None
             from ruled
         )
         select
-            ranked.* exclude (rule, parse_detail),
+            ranked.* exclude (rule, parse_detail, non_finite_detail),
             case when rule is null and copy_number > 1 then 'duplicate_key' else rule end as rule,
             case
                 when rule is null and copy_number > 1 then 'duplicate of ' || kept_at || ' (kept)'
                 when parse_rule = 'missing_date' then '{date_field} is missing'
+                when parse_rule = 'non_finite_value' then 'value is not finite: ' || rtrim(non_finite_detail, '; ')
                 when parse_rule is not null then 'value does not parse: ' || rtrim(parse_detail, '; ')
+                {own_details}
                 else descriptions.description
             end as detail
         from ranked left join descriptions using (rule)
@@ -405,6 +547,11 @@ def _run_expectations(kind: str, candidates: pd.DataFrame, today: dt.date) -> tu
                 f"{result.exception_info.get('exception_message')}"
             )
         details = result.result or {}
+        if not result.success and not details.get("unexpected_index_list"):
+            # A failure that names no row would let the rows it found through unquarantined.
+            raise RuntimeError(
+                f"great-expectations failed {config.type} for rule {rule} without naming the rows: {details}"
+            )
         columns = ",".join(str(v) for k, v in sorted(config.kwargs.items()) if k in ("column", "column_A", "column_B"))
         results.append(
             RuleResult(

@@ -124,7 +124,10 @@ create table if not exists raw.ingest_runs (
     rows_unchanged bigint,
     files_read bigint,
     files_failed bigint,
-    message varchar
+    message varchar,
+    pid bigint,
+    host varchar,
+    process_started varchar
 );
 create table if not exists raw.ingest_run_datasets (
     run_id varchar not null,
@@ -377,6 +380,14 @@ def _raw_ddl() -> str:
 #: Each Python-owned schema's `create ... if not exists` statements, separated by semicolons.
 DDL: dict[str, str] = {"raw": _raw_ddl(), "ml": ML_DDL, "analysis": ANALYSIS_DDL}
 
+#: Columns added after a table was first released: (schema, table, column, type). A database created before
+#: gets them when it is next opened for writing; its old rows hold NULL there.
+ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("raw", "ingest_runs", "pid", "bigint"),
+    ("raw", "ingest_runs", "host", "varchar"),
+    ("raw", "ingest_runs", "process_started", "varchar"),
+)
+
 
 def create_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Create `schema` ('raw', 'ml' or 'analysis') and its tables if they do not exist.
@@ -389,3 +400,14 @@ def create_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     for statement in (part.strip() for part in DDL[schema].split(";")):
         if statement:
             connection.execute(statement)
+    for table_schema, table, column, sql_type in ADDED_COLUMNS:
+        if table_schema != schema:
+            continue
+        # Only when missing: an ALTER, even a no-op one, would change the catalog under a concurrent writer.
+        present = connection.execute(
+            "select count(*) from duckdb_columns() where database_name = current_database() "
+            "and schema_name = ? and table_name = ? and column_name = ?",
+            [table_schema, table, column],
+        ).fetchall()[0][0]
+        if not present:
+            connection.execute(f"alter table {table_schema}.{table} add column {column} {sql_type}")

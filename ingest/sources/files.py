@@ -9,8 +9,15 @@ Accepted layouts, column names matched case-insensitively (spaces, dashes and un
 Every value is read as text; the loader parses and validates. Lines the CSV parser cannot split
 (wrong number of fields) and blank lines come back as `prerejected` rows, so that the line count of
 every file is accounted for. A file missing required columns is reported with their names and its
-rows are quarantined under `missing_required_columns`; an empty or unreadable file is reported and
-the other files still load.
+rows are quarantined under `missing_required_columns`; a file that names a column it needs twice
+(`Close,Close`) has its rows quarantined under `duplicate_columns`; an empty or unreadable file is
+reported and the other files still load.
+
+Which files are read (`find_inputs`, `read_inputs`): a path named on the command line is read as given, even
+when it is a symbolic link (that is the user's choice). Inside a folder or a glob's matches, a link whose
+target lies outside the link's folder is not followed, so an input folder cannot pull in any readable file of
+the machine; it is reported as `skipped`. The same file reached twice (named twice, through its folder and its
+path, or through a link that stays inside the folder) is read once: the other names are reported `skipped`.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ import csv
 import glob
 import gzip
 import json
+import os
 import re
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +68,8 @@ REJECT_COLUMNS = ("source_file", "line_number", "ticker", "record_date", "rule",
 
 @dataclass
 class FileReport:
-    """What happened to one input file: status is loaded, empty, unreadable or missing_columns."""
+    """What happened to one input file: status is loaded, empty, unreadable, missing_columns, duplicate_columns
+    or skipped (not read: a link out of its folder, a broken link, or a second name of a file already read)."""
 
     source_file: str
     status: str
@@ -77,20 +87,88 @@ class FileRead:
 
 
 def find_files(pattern: str | Path) -> list[Path]:
-    """Files named by a file path, a directory (its price files, not recursive) or a glob, sorted."""
+    """Files named by a file path, a directory (its price files, not recursive) or a glob, sorted (see
+    `find_inputs`; links that are not followed are left out)."""
+    return find_inputs(pattern)[0]
+
+
+def find_inputs(pattern: str | Path) -> tuple[list[Path], list[FileReport]]:
+    """Files named by a file path, a directory (its price files, not recursive) or a glob, sorted, and the
+    reports of the entries that are not followed: a link out of its folder, a broken link.
+
+    Raises NoInputError when the pattern names nothing at all.
+    """
     path = Path(pattern)
     if path.is_dir():
-        found = [p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES)]
+        candidates = [p for p in path.iterdir() if p.name.lower().endswith(SUFFIXES)]
     elif path.is_file():
-        found = [path]
+        return [path], []  # named explicitly: read it, link or not
     else:
-        found = [Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file()]
-    if not found:
+        candidates = [Path(p) for p in glob.glob(str(pattern), recursive=True)]
+    found: list[Path] = []
+    skipped: list[FileReport] = []
+    for candidate in sorted(candidates):
+        reason = _not_followed(candidate)
+        if reason:
+            skipped.append(FileReport(str(candidate), "skipped", 0, f"{candidate} {reason}"))
+        elif candidate.is_file():
+            found.append(candidate)
+    if not found and not skipped:
         raise NoInputError(
             f"No price files found at {pattern}: give a file, a directory of .csv/.csv.gz/.parquet files, "
             "or a quoted glob such as 'data/*.csv.gz'."
         )
-    return sorted(found)
+    return found, skipped
+
+
+def _not_followed(path: Path) -> str | None:
+    """Why a folder entry is not read (a link out of its folder, a broken link), or None."""
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop of links
+        return "is a broken link: not followed"
+    folder = path.parent.resolve()
+    if not target.is_relative_to(folder):
+        return (
+            f"is a link that points outside {path.parent} (to {target}): not followed; name the file itself "
+            "on the command line to read it"
+        )
+    return None if target.is_file() else "is a link to something that is not a file: not followed"
+
+
+def _file_identity(path: Path) -> tuple:
+    """What makes two names the same file: device and inode (links and `a/../b` included); the resolved path
+    where the file system has no inode numbers."""
+    try:
+        status = path.stat()
+    except OSError:
+        return ("path", os.path.normcase(os.path.abspath(path)))
+    if status.st_ino:
+        return ("inode", status.st_dev, status.st_ino)
+    return ("path", os.path.normcase(str(path.resolve())))
+
+
+def unique_files(paths: list[Path]) -> tuple[list[Path], list[FileReport]]:
+    """Each file once, in order: of several names of one file the first that is not a link is kept (so a file
+    is loaded under its own name, not a link's), else the first; the other names come back as `skipped`."""
+    identities = [_file_identity(path) for path in paths]
+    groups: dict[tuple, list[int]] = {}
+    for index, identity in enumerate(identities):
+        groups.setdefault(identity, []).append(index)
+    kept = {key: next((i for i in found if not paths[i].is_symlink()), found[0]) for key, found in groups.items()}
+    unique: list[Path] = []
+    skipped: list[FileReport] = []
+    for index, (path, identity) in enumerate(zip(paths, identities, strict=True)):
+        keeper = paths[kept[identity]]
+        if index == kept[identity]:
+            unique.append(path)
+        elif str(path) == str(keeper):
+            skipped.append(FileReport(str(path), "skipped", 0, f"{path} was named more than once: read once"))
+        else:
+            skipped.append(FileReport(str(path), "skipped", 0, f"{path} is the same file as {keeper}: read once"))
+    return unique, skipped
 
 
 def ticker_from_filename(path: Path) -> str:
@@ -180,6 +258,12 @@ def _reject_rows(source_file: str, numbers, rule: str, detail: str, records) -> 
     ]
 
 
+def _rows(table: pa.Table) -> list[tuple]:
+    """The rows of `table` as tuples of values (column names may repeat, so not as dicts)."""
+    columns = [column.to_pylist() for column in table.columns]
+    return list(zip(*columns, strict=True)) if columns else []
+
+
 def read_file(path: Path) -> tuple[pa.Table, pd.DataFrame, FileReport]:
     """Read one price file into (prices table, prerejected rows, report). Never raises for bad content."""
     source_file = str(path)
@@ -208,6 +292,20 @@ def read_file(path: Path) -> tuple[pa.Table, pd.DataFrame, FileReport]:
         [json.dumps({"line": text}) for _, text in bad_lines],
     )
     mapping = canonical_columns(table.column_names)
+    counts = Counter(table.column_names)
+    doubled = [name for name in counts if counts[name] > 1 and name in mapping]
+    if doubled:
+        # Two columns of one name: which one holds the closes cannot be told, so none of the file is loaded.
+        header = ", ".join(table.column_names)
+        message = (
+            f"{source_file} has the column {', '.join(repr(n) for n in doubled)} twice (header: {header}): "
+            "rename or remove one of them"
+        )
+        names = [name if counts[name] == 1 else f"{name}#{index + 1}" for index, name in enumerate(table.column_names)]
+        records = [json.dumps(dict(zip(names, row, strict=True)), default=str) for row in _rows(table)]
+        rejects += _reject_rows(source_file, line_numbers, "duplicate_columns", message, records)
+        rejected = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
+        return _empty_prices(), rejected, FileReport(source_file, "duplicate_columns", rows_read, message)
     missing = [c for c in REQUIRED if c not in mapping.values()]
     if missing:
         error = MissingColumnsError(source_file, list(missing), table.column_names)
@@ -238,11 +336,19 @@ def read_file(path: Path) -> tuple[pa.Table, pd.DataFrame, FileReport]:
 
 
 def read_price_files(pattern: str | Path, *, progress=None, workers: int = 4) -> FileRead:
-    """Read every file matched by `pattern` (see `find_files`); files are read in parallel threads.
+    """Read every file matched by `pattern` (see `find_inputs`), each file once; in parallel threads.
 
     `progress(done, total)` is called after each file if given.
     """
-    paths = find_files(pattern)
+    found, not_followed = find_inputs(pattern)
+    paths, duplicates = unique_files(found)
+    read = read_files(paths, progress=progress, workers=workers)
+    read.files = read.files + not_followed + duplicates
+    return read
+
+
+def read_files(paths: list[Path], *, progress=None, workers: int = 4) -> FileRead:
+    """Read `paths` (in parallel threads) into one `FileRead`; `progress(done, total)` after each file."""
     results: list[tuple[pd.DataFrame, pd.DataFrame, FileReport]] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for done, result in enumerate(pool.map(read_file, paths), start=1):
