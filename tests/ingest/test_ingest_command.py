@@ -10,20 +10,12 @@ import time
 
 import duckdb
 import pytest
-from helpers import PROJECT_DIR, run_job, run_module
+from helpers import PROJECT_DIR, one_line_error, run_job, run_module
 
 from ingest import jobs
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
 ROWS = "2020-01-02,10,11,9,10.5,10.4,100\n2020-01-03,10,11,9,10.6,10.5,100\n2020-01-06,10,8,9,10.5,10.4,100\n"
-
-
-def one_line_error(result: subprocess.CompletedProcess, status: int) -> str:
-    assert result.returncode == status, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("error:")
-    return lines[-1]
 
 
 def test_a_run_exits_0_and_prints_its_summary(db_path):

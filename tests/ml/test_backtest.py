@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import read, read_job, run_module
+from helpers import one_line_error, read, read_job, run_module
 
 from ml.edge.analysis import run_edge_analysis
 from ml.edge.report import render_report
@@ -157,14 +157,6 @@ def test_settings_out_of_range_are_refused():
         EdgeSettings(top_fraction=0)
     with pytest.raises(ValueError, match="cost-bps"):
         EdgeSettings(cost_bps=-1)
-
-
-def one_line_error(result) -> str:
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("error:")
-    return lines[-1]
 
 
 def test_a_store_without_a_model_is_one_clear_line(tmp_path):
