@@ -1,4 +1,5 @@
--- A label is NULL exactly where no label can be: the ticker has no row h ahead yet (its last h rows).
+-- A label is NULL exactly where no label can be: the ticker has no row h ahead yet (its last h rows), or
+-- the window to it spans a gap in the prices (the gap rule, macro forward_window_spans_gap).
 -- Returns the rows that break it: a stale NULL (row t+h is in the data but the label was never
 -- recomputed, e.g. after a stopped build), or a label or label_known_date that should not be there.
 {%- set horizon = label_horizon_days() %}
@@ -24,7 +25,7 @@ expected as (
         ticker,
         trade_date,
         date_ahead,
-        date_ahead is not null as label_expected
+        coalesce(not {{ forward_window_spans_gap('trade_date', 'date_ahead', horizon) }}, false) as label_expected
     from ahead
 ),
 

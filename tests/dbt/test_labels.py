@@ -37,6 +37,7 @@ def test_dim_labels_tells_python_the_label_horizon(synthetic_store):
     assert list(types.itertuples(index=False, name=None)) == [
         ("label_name", "VARCHAR"),
         ("horizon_days", "INTEGER"),
+        ("max_calendar_days", "INTEGER"),
         ("definition", "VARCHAR"),
     ]
     labels = read(synthetic_store, "select * from marts.dim_labels order by label_name").set_index("label_name")
