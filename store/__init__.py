@@ -8,6 +8,8 @@ read and write one DuckDB file):
   translation of DuckDB's refusals into the typed errors of `store.errors` (locked, missing, corrupt, not a
   DuckDB file, read-only location, a disk that fills up during a write);
 - `store.tables`: the DDL of every Python-owned table (schemas `raw`, `ml`, `analysis`) and `create_tables()`.
+- `store.dbt_plugin`: a dbt-duckdb plugin (profiles.yml) that gives `dbt build` the same one-sentence message
+  when the file cannot be opened (e.g. held by another process).
 
 A command-line entry point opens ONE connection and passes it to the functions it calls.
 """

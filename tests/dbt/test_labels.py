@@ -37,6 +37,7 @@ def test_dim_labels_tells_python_the_label_horizon(synthetic_store):
     assert list(types.itertuples(index=False, name=None)) == [
         ("label_name", "VARCHAR"),
         ("horizon_days", "INTEGER"),
+        ("max_calendar_days", "INTEGER"),
         ("definition", "VARCHAR"),
     ]
     labels = read(synthetic_store, "select * from marts.dim_labels order by label_name").set_index("label_name")
@@ -58,7 +59,14 @@ def test_one_var_moves_the_labels_dim_labels_and_the_signal_edge_together(synthe
     db_path = tmp_path / "store.duckdb"
     shutil.copy(synthetic_store, db_path)
     # --full-refresh: the copy's marts are built, and an incremental build would only redo the last rows.
-    selection = ["int_prices__refresh_window", "fct_labels", "dim_labels", "int_signal_edge__observations+"]
+    # fct_training_examples too: with h = 3 more labels are known, and the coverage data tests want them there.
+    selection = [
+        "int_prices__refresh_window",
+        "fct_labels",
+        "fct_training_examples",
+        "dim_labels",
+        "int_signal_edge__observations+",
+    ]
     result = run_dbt(
         db_path, tmp_path, "build", "--full-refresh", "-s", *selection, "--vars", "{label_horizon_days: 3}"
     )

@@ -3,7 +3,8 @@
 -- Scores, threshold and horizon are dbt vars (dbt_project.yml); the horizon defaults to the label
 -- horizon (label_horizon_days), see the signal_edge_horizon macro, e.g.
 --   dbt build -s +fct_signal_edge --vars '{signal_edge_threshold: 80, signal_edge_horizon: 10}'
--- Days whose score or forward return is NULL (warm-up, the last rows of the data) are left out.
+-- Days whose score or forward return is NULL (warm-up, the last rows of the data, a window across a gap
+-- in the ticker's prices: the gap rule of fct_labels) are left out.
 {%- set scores = var('signal_edge_scores') -%}
 {%- set threshold = var('signal_edge_threshold') -%}
 {%- set horizon = signal_edge_horizon() -%}
@@ -22,14 +23,26 @@ prices as (
     select * from {{ ref('int_prices__sequenced') }}
 ),
 
+ahead as (
+    select
+        ticker,
+        trade_date,
+        close,
+        lead(close, {{ horizon }}) over (partition by ticker order by ticker_row) as close_ahead,
+        lead(trade_date, {{ horizon }}) over (partition by ticker order by ticker_row) as date_ahead
+    from prices
+),
+
+-- The labels' gap rule (macro forward_window_spans_gap): no forward return over a gap in the prices.
 forward as (
     select
         ticker,
         trade_date,
-        {{ safe_divide(
-            'lead(close, ' ~ horizon ~ ') over (partition by ticker order by ticker_row)', 'close'
-        ) }} - 1 as fwd_ret
-    from prices
+        case
+            when not {{ forward_window_spans_gap('trade_date', 'date_ahead', horizon) }}
+                then {{ safe_divide('close_ahead', 'close') }} - 1
+        end as fwd_ret
+    from ahead
 ),
 
 scored as (

@@ -10,21 +10,27 @@ labels as (
     select * from {{ ref('fct_labels') }}
 ),
 
-refresh_window as (
-    select * from {{ ref('int_prices__refresh_window') }}
-),
-
--- Rows to (re)write: those whose label or features this build may have changed (the new rows and the
--- label_horizon_days rows before them, whose labels became known on a new date); on a full build, all.
-recent_labels as (
-    select labels.*
-    from labels
-    inner join refresh_window on labels.ticker = refresh_window.ticker
-    where labels.label_known_date >= refresh_window.first_new_date or refresh_window.first_new_row = 1
-),
-
 regimes as (
     select * from {{ ref('fct_market_regimes') }}
+),
+
+known_labels as (
+    select *
+    from labels
+    where label_up_5d is not null
+),
+
+-- The rows this build must write, from this mart's own state: the known labels not yet here (on a full
+-- build, all). A label, once known, and the features of its row never change on a daily build, so rows
+-- already here stay; a build that stopped before this mart is caught up by the next one.
+missing as (
+    select known_labels.*
+    from known_labels
+    {%- if is_incremental() %}
+        left join {{ this }} as built
+            on known_labels.ticker = built.ticker and known_labels.trade_date = built.trade_date
+        where built.ticker is null
+    {%- endif %}
 ),
 
 final as (
@@ -33,14 +39,13 @@ final as (
         regimes.trend_state,
         regimes.vol_state,
         regimes.regime_id,
-        labels.fwd_ret_5d,
-        labels.label_up_5d,
-        labels.label_known_date
+        missing.fwd_ret_5d,
+        missing.label_up_5d,
+        missing.label_known_date
     from features
-    inner join recent_labels as labels
-        on features.ticker = labels.ticker and features.trade_date = labels.trade_date
+    inner join missing
+        on features.ticker = missing.ticker and features.trade_date = missing.trade_date
     left join regimes on features.trade_date = regimes.trade_date
-    where labels.label_up_5d is not null
 )
 
 select * from final
