@@ -147,6 +147,82 @@ def assert_features_close(
         )
 
 
+def assert_relations_equal(actual_db: Path, expected_db: Path, relation: str, keys=("ticker", "trade_date")) -> None:
+    """`relation` holds the same rows in both stores: same columns, same keys, floats within 1e-9 (relative),
+    everything else (NULLs included) equal."""
+    import numpy as np
+    import pandas as pd
+
+    keys = list(keys)
+    expected = read(expected_db, f"select * from {relation}").sort_values(keys, ignore_index=True)
+    actual = read(actual_db, f"select * from {relation}").sort_values(keys, ignore_index=True)
+    assert list(actual.columns) == list(expected.columns), relation
+    assert len(actual) == len(expected) > 0, relation
+    for column in expected.columns:
+        if pd.api.types.is_float_dtype(expected[column]):
+            np.testing.assert_allclose(
+                actual[column].to_numpy(float),
+                expected[column].to_numpy(float),
+                rtol=1e-9,
+                atol=1e-12,
+                err_msg=f"{relation}.{column}",
+            )
+        else:
+            pd.testing.assert_series_equal(actual[column], expected[column], check_names=False, obj=column)
+
+
+#: The date column of each raw dataset, by which a test holds data back ("yesterday's store").
+RAW_DATE_COLUMNS = {
+    "prices": "trade_date",
+    "sentiment": "trade_date",
+    "earnings": "announce_date",
+    "analyst_actions": "action_date",
+    "insider_trades": "transaction_date",
+}
+
+
+def hold_back_raw(db_path: Path, first_held_day) -> None:
+    """Delete every raw row dated `first_held_day` or later: the store as it was before those days arrived."""
+    import duckdb
+
+    with duckdb.connect(str(db_path)) as connection:
+        for table, column in RAW_DATE_COLUMNS.items():
+            connection.execute(f"delete from raw.{table} where {column} >= ?", [first_held_day])
+
+
+def deliver_raw(db_path: Path, source_db: Path, first_day) -> None:
+    """Copy the raw rows dated `first_day` or later from `source_db` into `db_path` (the days arrive)."""
+    import duckdb
+
+    with duckdb.connect(str(db_path)) as connection:
+        connection.execute(f"attach '{source_db}' as source (read_only)")
+        for table, column in RAW_DATE_COLUMNS.items():
+            connection.execute(
+                f"insert into raw.{table} select * from source.raw.{table} where {column} >= ?", [first_day]
+            )
+
+
+def price_input_rows(*rows: dict):
+    """Price rows as a file gives them (text values), one per dict of overrides of a valid row of AAA; line
+    numbers from 2 (after the header)."""
+    import pandas as pd
+
+    base = {
+        "ticker": "AAA",
+        "trade_date": "2024-01-02",
+        "open": "10",
+        "high": "11",
+        "low": "9",
+        "close": "10.5",
+        "adj_close": "10.4",
+        "volume": "1000",
+        "source_file": "test.csv",
+    }
+    frame = pd.DataFrame([{**base, **row} for row in rows])
+    frame["line_number"] = range(2, len(frame) + 2)
+    return frame
+
+
 def non_null_counts(db_path: Path, relation: str, columns):
     """One row: `row_count` and, per column, how many of its values are not NULL."""
     counts = ", ".join(f"count({column}) as {column}" for column in columns)

@@ -7,20 +7,12 @@ import datetime as dt
 import shutil
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
-from helpers import dbt_build, read, run_job
+from helpers import assert_relations_equal, dbt_build, deliver_raw, hold_back_raw, read, run_job
 
 from ingest import jobs
 
-RAW_DATES = {
-    "prices": "trade_date",
-    "sentiment": "trade_date",
-    "earnings": "announce_date",
-    "analyst_actions": "action_date",
-    "insider_trades": "transaction_date",
-}
 MARTS = {
     "fct_features": ["ticker", "trade_date"],
     "fct_labels": ["ticker", "trade_date"],
@@ -40,18 +32,11 @@ def stores(tmp_path_factory):
     with duckdb.connect(str(full), read_only=True) as connection:
         last_day = connection.execute("select max(trade_date) from raw.prices where ticker = 'SPY'").fetchone()[0]
     # Yesterday's warehouse: everything before the last trading day, built from scratch.
-    with duckdb.connect(str(daily)) as connection:
-        for table, column in RAW_DATES.items():
-            connection.execute(f"delete from raw.{table} where {column} >= ?", [last_day])
+    hold_back_raw(daily, last_day)
     first = dbt_build(daily, folder / "first")
     assert first.returncode == 0, first.stdout[-3000:]
     # Today's data arrives; the daily build is incremental (no --full-refresh).
-    with duckdb.connect(str(daily)) as connection:
-        connection.execute(f"attach '{full}' as today (read_only)")
-        for table, column in RAW_DATES.items():
-            connection.execute(
-                f"insert into raw.{table} select * from today.raw.{table} where {column} >= ?", [last_day]
-            )
+    deliver_raw(daily, full, last_day)
     second = dbt_build(daily, folder / "second")
     assert second.returncode == 0, second.stdout[-3000:]
     reference = dbt_build(full, folder / "reference")
@@ -62,18 +47,7 @@ def stores(tmp_path_factory):
 @pytest.mark.parametrize("mart", list(MARTS))
 def test_incremental_build_equals_a_full_build(stores, mart):
     full, daily, _ = stores
-    keys = MARTS[mart]
-    expected = read(full, f"select * from marts.{mart}").sort_values(keys, ignore_index=True)
-    actual = read(daily, f"select * from marts.{mart}").sort_values(keys, ignore_index=True)
-    assert list(actual.columns) == list(expected.columns)
-    assert len(actual) == len(expected) > 0
-    for column in expected.columns:
-        if pd.api.types.is_float_dtype(expected[column]):
-            np.testing.assert_allclose(
-                actual[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-9, atol=1e-12, err_msg=column
-            )
-        else:
-            pd.testing.assert_series_equal(actual[column], expected[column], check_names=False, obj=column)
+    assert_relations_equal(daily, full, f"marts.{mart}", MARTS[mart])
 
 
 def test_the_daily_build_computed_only_the_new_day(stores):

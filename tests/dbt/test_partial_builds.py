@@ -9,22 +9,13 @@ import re
 import shutil
 
 import duckdb
-import numpy as np
-import pandas as pd
 import pytest
-from helpers import dbt_build, read, run_dbt, run_job
+from helpers import assert_relations_equal, dbt_build, deliver_raw, hold_back_raw, read, run_dbt, run_job
 
 from ingest import jobs
 
 pytestmark = pytest.mark.slow
 
-RAW_DATES = {
-    "prices": "trade_date",
-    "sentiment": "trade_date",
-    "earnings": "announce_date",
-    "analyst_actions": "action_date",
-    "insider_trades": "transaction_date",
-}
 MARTS = ["fct_features_v1", "fct_labels", "fct_training_examples"]
 COVERAGE_TESTS = [
     "assert_fct_labels_keys_are_the_feature_keys",
@@ -36,22 +27,7 @@ NEW_DAYS = 10
 
 def assert_marts_equal(actual_db, expected_db) -> None:
     for mart in MARTS:
-        keys = ["ticker", "trade_date"]
-        expected = read(expected_db, f"select * from marts.{mart}").sort_values(keys, ignore_index=True)
-        actual = read(actual_db, f"select * from marts.{mart}").sort_values(keys, ignore_index=True)
-        assert list(actual.columns) == list(expected.columns), mart
-        assert len(actual) == len(expected) > 0, mart
-        for column in expected.columns:
-            if pd.api.types.is_float_dtype(expected[column]):
-                np.testing.assert_allclose(
-                    actual[column].to_numpy(float),
-                    expected[column].to_numpy(float),
-                    rtol=1e-9,
-                    atol=1e-12,
-                    err_msg=f"{mart}.{column}",
-                )
-            else:
-                pd.testing.assert_series_equal(actual[column], expected[column], check_names=False, obj=column)
+        assert_relations_equal(actual_db, expected_db, f"marts.{mart}")
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +43,10 @@ def stores(tmp_path_factory):
     with duckdb.connect(str(full), read_only=True) as connection:
         dates = connection.execute("select distinct trade_date from raw.prices order by trade_date desc").fetchall()
     first_new_day = dates[NEW_DAYS - 1][0]
-    with duckdb.connect(str(behind)) as connection:
-        for table, column in RAW_DATES.items():
-            connection.execute(f"delete from raw.{table} where {column} >= ?", [first_new_day])
+    hold_back_raw(behind, first_new_day)
     first = dbt_build(behind, folder / "first")
     assert first.returncode == 0, first.stdout[-3000:]
-    with duckdb.connect(str(behind)) as connection:
-        connection.execute(f"attach '{full}' as today (read_only)")
-        for table, column in RAW_DATES.items():
-            connection.execute(
-                f"insert into raw.{table} select * from today.raw.{table} where {column} >= ?", [first_new_day]
-            )
+    deliver_raw(behind, full, first_new_day)
     return full, behind, folder
 
 
@@ -86,10 +55,9 @@ def test_a_build_that_stopped_after_the_feature_mart_is_caught_up_by_the_next(st
     db_path = folder / "stopped.duckdb"
     shutil.copy(behind, db_path)
     # The new days reach fct_features_v1 only (as if the build had been killed after it); its own data tests
-    # run, the cross-mart coverage tests are left for the build that builds the label marts (cautious).
-    partial = run_dbt(
-        db_path, folder / "stopped", "build", "-s", "+fct_features_v1", "--indirect-selection", "cautious"
-    )
+    # run, the cross-mart coverage tests are left for the build that builds the label marts (the project's
+    # indirect selection is `buildable`).
+    partial = run_dbt(db_path, folder / "stopped", "build", "-s", "+fct_features_v1")
     assert partial.returncode == 0, partial.stdout[-3000:]
     assert read(db_path, "select count(*) as n from marts.fct_features_v1")["n"].item() == (
         read(full, "select count(*) as n from marts.fct_features_v1")["n"].item()

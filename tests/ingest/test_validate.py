@@ -7,27 +7,11 @@ import datetime as dt
 import pandas as pd
 import pyarrow as pa
 import pytest
+from helpers import price_input_rows
 
 from ingest.validate import validate
 
 TODAY = dt.date(2024, 6, 28)
-
-
-def price_rows(*rows: dict) -> pd.DataFrame:
-    base = {
-        "ticker": "AAA",
-        "trade_date": "2024-01-02",
-        "open": "10",
-        "high": "11",
-        "low": "9",
-        "close": "10.5",
-        "adj_close": "10.4",
-        "volume": "1000",
-        "source_file": "test.csv",
-    }
-    frame = pd.DataFrame([{**base, **row} for row in rows])
-    frame["line_number"] = range(2, len(frame) + 2)
-    return frame
 
 
 @pytest.mark.parametrize(
@@ -50,7 +34,7 @@ def price_rows(*rows: dict) -> pd.DataFrame:
     ],
 )
 def test_each_rule_rejects_its_row_and_keeps_the_good_one(change, rule):
-    frame = price_rows({}, change)
+    frame = price_input_rows({}, change)
     result = validate("prices", frame, today=TODAY)
     assert result.rows_accepted == 1
     rejects = result.rejects.to_pylist()
@@ -61,12 +45,12 @@ def test_each_rule_rejects_its_row_and_keeps_the_good_one(change, rule):
 
 def test_first_broken_rule_in_priority_order_wins():
     # high < low AND negative volume: the price rule comes first in the list.
-    result = validate("prices", price_rows({"high": "8", "volume": "-1"}), today=TODAY)
+    result = validate("prices", price_input_rows({"high": "8", "volume": "-1"}), today=TODAY)
     assert result.rejects.column("rule").to_pylist() == ["high_below_low"]
 
 
 def test_duplicate_keys_keep_the_first_valid_copy_and_name_it():
-    frame = price_rows({"close": "10"}, {"close": "10.2"}, {"high": "1"}, {"trade_date": "2024-01-03"})
+    frame = price_input_rows({"close": "10"}, {"close": "10.2"}, {"high": "1"}, {"trade_date": "2024-01-03"})
     frame.loc[2, "trade_date"] = "2024-01-02"  # an invalid copy of the same key does not count as the kept one
     result = validate("prices", frame, today=TODAY)
     accepted = result.accepted.to_pandas()
@@ -80,14 +64,14 @@ def test_duplicate_keys_keep_the_first_valid_copy_and_name_it():
 
 def test_rows_read_equal_accepted_plus_rejected_on_a_messy_batch():
     changes = [{}, {"open": None}, {"trade_date": "x"}, {"high": "1"}, {}, {"volume": "-1"}, {"ticker": ""}]
-    result = validate("prices", price_rows(*changes), today=TODAY)
+    result = validate("prices", price_input_rows(*changes), today=TODAY)
     assert result.rows_read == 7
     assert result.rows_accepted + result.rows_rejected == 7
     assert result.rows_rejected == 6  # the second good row duplicates the first
 
 
 def test_values_are_typed_and_tickers_upper_cased():
-    frame = price_rows({"ticker": " aaa ", "trade_date": "2024-01-02 00:00:00", "adj_close": ""})
+    frame = price_input_rows({"ticker": " aaa ", "trade_date": "2024-01-02 00:00:00", "adj_close": ""})
     accepted = validate("prices", frame, today=TODAY).accepted
     row = accepted.to_pylist()[0]
     assert row["ticker"] == "AAA"
@@ -117,7 +101,7 @@ def test_arrow_input_and_typed_values_are_accepted():
 
 def test_expectation_results_count_the_failures():
     result = validate(
-        "prices", price_rows({}, {"volume": "-1"}, {"volume": "-2", "trade_date": "2024-01-04"}), today=TODAY
+        "prices", price_input_rows({}, {"volume": "-1"}, {"volume": "-2", "trade_date": "2024-01-04"}), today=TODAY
     )
     by_rule = {r.rule: r for r in result.results}
     assert by_rule["negative_volume"].unexpected_count == 2

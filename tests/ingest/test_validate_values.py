@@ -9,27 +9,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import price_input_rows
 
 from ingest.validate import MAX_DAY_MOVE, MAX_PRICE, MAX_VOLUME, MIN_PRICE, validate
 
 TODAY = dt.date(2024, 6, 28)
-
-
-def price_rows(*rows: dict) -> pd.DataFrame:
-    base = {
-        "ticker": "AAA",
-        "trade_date": "2024-01-02",
-        "open": "10",
-        "high": "11",
-        "low": "9",
-        "close": "10.5",
-        "adj_close": "10.4",
-        "volume": "1000",
-        "source_file": "test.csv",
-    }
-    frame = pd.DataFrame([{**base, **row} for row in rows])
-    frame["line_number"] = range(2, len(frame) + 2)
-    return frame
 
 
 def rules_by_line(result) -> dict[int, str]:
@@ -40,7 +24,7 @@ def rules_by_line(result) -> dict[int, str]:
 @pytest.mark.parametrize("text", ["inf", "-inf", "+inf", "Inf", "INFINITY", "-Infinity", "NaN", "nan", "NAN"])
 @pytest.mark.parametrize("column", ["open", "high", "low", "close", "adj_close", "volume"])
 def test_non_finite_text_in_any_price_column_is_quarantined(column, text):
-    result = validate("prices", price_rows({}, {"trade_date": "2024-01-03", column: text}), today=TODAY)
+    result = validate("prices", price_input_rows({}, {"trade_date": "2024-01-03", column: text}), today=TODAY)
     assert result.rows_accepted == 1 and result.rows_rejected == 1
     reject = result.rejects.to_pylist()[0]
     assert reject["rule"] == "non_finite_value"
@@ -58,7 +42,7 @@ def test_non_finite_text_in_any_price_column_is_quarantined(column, text):
     ],
 )
 def test_absurd_magnitudes_are_implausible_and_the_detail_names_the_limit(change, detail):
-    result = validate("prices", price_rows({"trade_date": "2024-01-03"}, change), today=TODAY)
+    result = validate("prices", price_input_rows({"trade_date": "2024-01-03"}, change), today=TODAY)
     assert result.rows_accepted == 1
     reject = result.rejects.to_pylist()[0]
     assert reject["rule"] == "implausible_value"
@@ -73,13 +57,13 @@ def test_real_extremes_are_accepted():
         {"ticker": "HEAVY", "volume": "2e10"},
         {"ticker": "^IDX", "volume": "0", "adj_close": ""},
     ]
-    result = validate("prices", price_rows(*rows), today=TODAY)
+    result = validate("prices", price_input_rows(*rows), today=TODAY)
     assert result.rows_rejected == 0, result.rejects.to_pylist()
 
 
 def series(closes: list[float], ticker: str = "AAA") -> pd.DataFrame:
     days = pd.bdate_range("2024-01-02", periods=len(closes))
-    return price_rows(
+    return price_input_rows(
         *[
             {
                 "ticker": ticker,
@@ -125,7 +109,7 @@ NOT_DAYS = ["-infinity", "infinity", "Infinity", "epoch", "0000-00-00", "2020-13
 
 @pytest.mark.parametrize("text", NOT_DAYS)
 def test_dates_that_are_not_calendar_days_are_unparseable(text):
-    result = validate("prices", price_rows({}, {"trade_date": text}), today=TODAY)
+    result = validate("prices", price_input_rows({}, {"trade_date": text}), today=TODAY)
     assert rules_by_line(result) == {3: "unparseable_date"}
     assert text in result.rejects.to_pylist()[0]["detail"]
 
@@ -180,7 +164,7 @@ def test_non_finite_values_are_caught_in_every_dataset():
 
 def test_nan_in_a_typed_float_column_still_means_missing():
     # pandas marks a missing float as NaN: an API frame without an adjusted close is not a bad value.
-    frame = price_rows({}).astype({"open": float, "high": float, "low": float, "close": float, "volume": float})
+    frame = price_input_rows({}).astype({"open": float, "high": float, "low": float, "close": float, "volume": float})
     frame["adj_close"] = np.nan
     result = validate("prices", frame, today=TODAY)
     assert result.rows_accepted == 1 and result.accepted.column("adj_close").to_pylist() == [None]
