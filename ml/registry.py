@@ -10,6 +10,8 @@ Tables (their DDL is in `store.tables`; one transaction per run, so a failed run
 - `ml.selected_features`: the selector's decisions (selected with rank, or dropped with the reason).
 - `ml.calibrators`: the probability calibrator's state (JSON) and its ECE before / after.
 - `ml.drift_baselines`: the drift detector's per-feature baseline from the training window (JSON).
+- `ml.tuning`: the hyperparameter search, one row per (candidate, walk-forward fold): its LightGBM settings,
+  the fold's rows and dates, its AUC, and whether it was chosen.
 
 `load_trained_model(connection, model_id)` rebuilds a stored model (`TrainedModel`): its predictions are
 identical to the original's.
@@ -18,7 +20,7 @@ identical to the original's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -56,6 +58,9 @@ class ModelRecord:
     ece_before: float | None
     ece_after: float | None
     drift_baselines: dict[str, dict]
+    #: The hyperparameter search (`ml.tuning.SearchResult.folds`) and the chosen candidate's name.
+    tuning: list[dict] = field(default_factory=list)
+    tuning_choice: str | None = None
 
 
 def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord) -> None:
@@ -86,6 +91,26 @@ def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord) -> No
                 [record.model_id, split, metric, value]
                 for split, values in record.metrics.items()
                 for metric, value in values.items()
+            ],
+        )
+        connection.executemany(
+            "insert into ml.tuning values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    record.model_id,
+                    row["candidate"],
+                    row["fold"],
+                    json.dumps(row["params"], sort_keys=True),
+                    row["candidate"] == record.tuning_choice,
+                    row["train_rows"],
+                    row["validation_rows"],
+                    row["train_first_date"],
+                    row["train_last_date"],
+                    row["validation_first_date"],
+                    row["validation_last_date"],
+                    row["auc"],
+                ]
+                for row in record.tuning
             ],
         )
         ranked = sorted(record.importance.items(), key=lambda item: -item[1])

@@ -36,7 +36,7 @@ from ml.metrics import evaluate
 from ml.registry import ModelRecord, save_model
 from ml.selection import FeatureSelector
 from ml.splits import purged_splits
-from ml.tuning import choose_params
+from ml.tuning import candidate_name, choose_params
 
 LIBRARIES = ("lightgbm", "scikit-learn", "scipy", "numpy", "pandas", "duckdb", "dbt-core")
 
@@ -115,7 +115,7 @@ def train_model(
     x_train, y_train = part(train)
     learner = HierarchicalMetaLearner(random_state=random_state, device=device, label_horizon=horizon)
     report("choosing LightGBM settings by walk-forward cross-validation of the learner on the training window")
-    params, cv_scores = choose_params(
+    search = choose_params(
         learner,
         x_train,
         y_train,
@@ -123,6 +123,7 @@ def train_model(
         frame["label_known_date"].iloc[train],
         horizon=horizon,
     )
+    params, cv_scores = search.best, search.scores
 
     report(f"training the hierarchical meta-learner (device {device})")
     learner.set_params(lgbm_params=params)
@@ -218,6 +219,8 @@ def train_model(
         ece_before=ece_before,
         ece_after=ece_after,
         drift_baselines=_per_feature(drift_state),
+        tuning=search.folds,
+        tuning_choice=candidate_name(params),
     )
     report("saving the model, metrics and baselines to the ml schema")
     save_model(connection, record)

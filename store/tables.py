@@ -232,6 +232,21 @@ create table if not exists ml.calibrators (
     ece_before double,
     ece_after double
 );
+create table if not exists ml.tuning (
+    model_id varchar not null,
+    candidate varchar not null,
+    fold integer not null,
+    params varchar not null,
+    chosen boolean not null,
+    train_rows bigint not null,
+    validation_rows bigint not null,
+    train_first_date date,
+    train_last_date date,
+    validation_first_date date,
+    validation_last_date date,
+    auc double,
+    primary key (model_id, candidate, fold)
+);
 create table if not exists ml.drift_baselines (
     model_id varchar not null,
     feature varchar not null,
