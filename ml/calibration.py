@@ -402,11 +402,13 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         """Fit every candidate on the earlier rows, score it on the later slice, return the evidence and choice.
 
         No purge gap separates the two parts, although the labels of the last days of the fit part (5-day
-        returns) overlap the first days of the held-out slice: the candidates are monotone maps of the model's
-        probability with at most two parameters or blocks of >= 1/50 of the rows, which cannot learn anything
-        about particular days, so the overlap cannot favour one of them, and a purge would spend several of the
-        few dates a calibration window has. Time order is what matters (the slice is later, as the test
-        window will be, and a drifting base rate shows up in it).
+        returns) overlap the first days of the held-out slice. The candidates are monotone maps of the model's
+        probability with at most two parameters or blocks of >= 1/50 of the rows: they cannot learn particular
+        days, only the fit part's overall level and slope. What the overlap can leak is the level of the few
+        days on both sides of the cut (a horizon's worth of the slice's dates), which would favour a
+        non-identity candidate a little; the margin of two date-clustered standard errors guards against that,
+        and a purge would spend several of the few dates a calibration window has. Time order is what matters:
+        the slice is later, as the test window will be, so a drifting base rate shows up in it.
         """
         rows = p.size
         cut = int(round((1.0 - self.holdout_fraction) * rows))
