@@ -11,7 +11,8 @@ How it is put together (all fitted on the training window only):
    fitted on *out-of-fold* predictions so that it learns how far to trust each model on rows those models
    did not train on. Its weights are bounded at 0, so it can ignore a base model but never invert one. The
    blend of both inputs is used only when it beats the global model alone (a one-input stacker on the
-   global logit, fitted the same way) on cross-fitted out-of-fold log loss by more than one standard error;
+   global logit, fitted the same way) on cross-fitted out-of-fold log loss by more than two standard errors
+   (clustered on contiguous chunks of rows, i.e. runs of dates);
    otherwise the stacker uses the global model alone (weight 0 on the regime input). `stacker_choice_` and
    `stacker_scores_` record which and why.
 

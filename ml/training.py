@@ -139,9 +139,9 @@ def train_model(
     calibrator = ProbabilityCalibrator(method=calibration_method, window_size=len(calibration), refit_every=None).fit(
         learner.predict(x_cal), y_cal, dates=frame["trade_date"].iloc[calibration]
     )
-    selection = calibrator.selection_
-    if selection is not None:
-        report(f"calibration: {calibration_method} chose {calibrator.method_} ({selection['reason']})")
+    evidence = calibrator.selection_
+    if evidence is not None:
+        report(f"calibration: {calibration_method} chose {calibrator.method_} ({evidence['reason']})")
 
     report("fitting drift baselines on the training window")
     drift = DriftDetector(random_state=random_state).fit(x_train[features])
@@ -179,10 +179,10 @@ def train_model(
         "blend_chosen": float(learner.stacker_choice_ == "blend"),
         **{f"oof_log_loss[{name}]": value for name, value in stacker["log_loss"].items()},
     }
-    if selection is not None and "candidates" in selection:
+    if evidence is not None and "candidates" in evidence:
         metrics["calibration_choice"] = {
             f"{score}[{name}]": values[score]
-            for name, values in selection["candidates"].items()
+            for name, values in evidence["candidates"].items()
             for score in ("log_loss", "ece", "brier")
         }
 
@@ -230,7 +230,7 @@ def train_model(
             "lightgbm": params,
             "selector": {"correlation_threshold": correlation_threshold, "n_features": n_features},
             "calibration_method": calibration_method,
-            "calibration": {"chosen": calibrator.method_, "selection": selection},
+            "calibration": {"chosen": calibrator.method_, "selection": evidence},
             "stacker": stacker,
             "label_horizon": horizon,
         },
@@ -267,7 +267,7 @@ def train_model(
         splits=record.splits,
         calibration_method=calibration_method,
         calibration_chosen=calibrator.method_,
-        calibration_selection=selection,
+        calibration_selection=evidence,
         stacker=stacker,
     )
 
