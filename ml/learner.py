@@ -13,8 +13,11 @@ How it is put together (all fitted on the training window only):
    blend of both inputs is used only when it beats the global model alone (a one-input stacker on the
    global logit, fitted the same way) on cross-fitted out-of-fold log loss by more than two standard errors
    (clustered on contiguous chunks of rows, i.e. runs of dates);
-   otherwise the stacker uses the global model alone (weight 0 on the regime input). `stacker_choice_` and
-   `stacker_scores_` record which and why.
+   otherwise the stacker uses the global model alone (weight 0 on the regime input). When every weight comes
+   out 0 (no base model relates positively to the label out of fold, as on data without a signal), the
+   global model is kept at weight 1 with a refitted intercept instead of a constant base rate, which would
+   rank nothing and make every test of the ranking vacuous. `stacker_choice_` and `stacker_scores_` record
+   which and why.
 
 The regime id (0-11, the T-1 market state) is an ordinary input: a column of X named by `regime_column`
 ('regime_id' by default), or the keyword `regime_ids=` of `fit`, `train_ensemble`, `predict_proba`,
@@ -60,7 +63,7 @@ from sklearn.utils import check_random_state
 from ml.device import DeviceChoice, resolve_device
 from ml.errors import InvalidInputError
 from ml.persistence import JsonPersistenceMixin, json_params
-from ml.stacking import BLEND, GLOBAL_ONLY, NonNegativeLogisticRegression, choose_stacker
+from ml.stacking import BLEND, GLOBAL_ONLY, NonNegativeLogisticRegression, choose_stacker, unit_weight_global
 from ml.validation import (
     as_float_matrix,
     check_binary_labels,
@@ -493,6 +496,14 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             self.stacker_ = _global_only(NonNegativeLogisticRegression().fit(oof_inputs[:, :1], labels))
         self.stacker_choice_ = decision["choice"]
         self.stacker_scores_ = {key: value for key, value in decision.items() if key != "choice"}
+        if not (self.stacker_.coef_ > 0).any():
+            # No base model has a positive out-of-fold relation to the label: keep the global model at weight 1
+            # (never inverted) rather than give every row the base rate (see ml.stacking.unit_weight_global).
+            self.stacker_ = unit_weight_global(oof_inputs[:, 0], labels)
+            self.stacker_choice_ = GLOBAL_ONLY
+            self.stacker_scores_["reason"] += (
+                "; every weight was 0 out of fold, so the global model is kept at weight 1 with a refitted intercept"
+            )
         self.classes_ = np.array([0, 1])
 
         report = {

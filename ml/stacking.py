@@ -125,6 +125,34 @@ class NonNegativeLogisticRegression(ClassifierMixin, BaseEstimator):
         return hasattr(self, "coef_")
 
 
+def unit_weight_global(global_logit: np.ndarray, labels: Any) -> NonNegativeLogisticRegression:
+    """The stacker used when no base model earns a positive weight out of fold: the global model at weight 1
+    with only its intercept refitted, p = expit(intercept + logit(global)), as a two-input stacker (regime
+    weight 0).
+
+    A stacker with every weight at 0 would give every row the base rate: an ensemble that ranks nothing, and
+    on which every test of the ranking (the no-signal AUC band that catches leakage, the rank IC) is
+    vacuous. Weight 1 keeps the global model as it was trained, never inverted; only its level is recentred
+    (its scale is the calibrator's job).
+    """
+    offset = _matrix(np.reshape(global_logit, (-1, 1)))[:, 0]
+    labels = check_binary_labels(labels, len(offset), "unit_weight_global", "labels").astype(np.float64)
+
+    def loss_and_gradient(parameters: np.ndarray) -> tuple[float, np.ndarray]:
+        z = offset + parameters[0]
+        loss = -(labels * log_expit(z) + (1 - labels) * log_expit(-z)).mean()
+        return float(loss), np.array([float((expit(z) - labels).mean())])
+
+    result = minimize(loss_and_gradient, np.zeros(1), jac=True, method="L-BFGS-B", options={"gtol": 1e-10})
+    stacker = NonNegativeLogisticRegression()
+    stacker.coef_ = np.array([[1.0, 0.0]])
+    stacker.intercept_ = np.asarray([result.x[0]], dtype=np.float64)
+    stacker.classes_ = np.array([0, 1])
+    stacker.n_features_in_ = 2
+    stacker.converged_ = bool(result.success)
+    return stacker
+
+
 def row_log_loss(labels: np.ndarray, probabilities: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """Binary log loss of each row (probabilities clipped to [eps, 1 - eps])."""
     p = np.clip(probabilities, eps, 1 - eps)
@@ -225,4 +253,5 @@ __all__ = [
     "choose_stacker",
     "clustered_standard_error",
     "row_log_loss",
+    "unit_weight_global",
 ]

@@ -125,10 +125,15 @@ def test_the_stacker_never_inverts_base_models_that_run_against_the_labels_out_o
     assert (LogisticRegression().fit(inputs, y).coef_ < -0.2).all()
 
     assert learner.regimes_trained_ == [0, 1]
-    assert (learner.stacker_.coef_ >= 0).all() and report["stacker"]["coef"] == [0.0, 0.0]
-    # Nothing beats the global model alone; with no usable input the stacker predicts the base rate.
-    assert learner.stacker_choice_ == "global"
-    np.testing.assert_allclose(learner.predict(x, regime_ids=r), y.mean(), atol=1e-6)
+    assert (learner.stacker_.coef_ >= 0).all()
+    # Every bounded weight comes out 0 here; rather than the base rate for every row, the global model is kept
+    # at weight 1 (never inverted), with its intercept refitted.
+    assert learner.stacker_choice_ == "global" and report["stacker"]["coef"] == [1.0, 0.0]
+    assert "kept at weight 1" in learner.stacker_scores_["reason"]
+    global_logit = logit(np.clip(learner.booster_.predict(x.to_numpy()), 1e-7, 1 - 1e-7))
+    np.testing.assert_allclose(
+        logit(learner.predict(x, regime_ids=r)), global_logit + learner.stacker_.intercept_[0], atol=1e-9
+    )
 
 
 def test_predict_proba_is_shaped_like_scikit_learn(fitted, signal_data):

@@ -9,7 +9,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from ml.errors import InvalidInputError, NotFittedError
-from ml.stacking import NonNegativeLogisticRegression, choose_stacker
+from ml.stacking import NonNegativeLogisticRegression, choose_stacker, unit_weight_global
 
 
 def anti_correlated(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,3 +98,17 @@ def test_identical_inputs_choose_the_global_model_without_a_blend_score():
 
     assert decision["choice"] == "global" and decision["log_loss"]["blend"] is None
     assert "no regime model" in decision["reason"]
+
+
+def test_the_unit_weight_global_stacker_only_recentres_the_global_logit():
+    rng = np.random.default_rng(7)
+    global_logit = rng.normal(size=4000)
+    labels = (rng.random(4000) < expit(global_logit + 0.7)).astype(int)
+
+    stacker = unit_weight_global(global_logit, labels)
+
+    np.testing.assert_array_equal(stacker.coef_, [[1.0, 0.0]])
+    assert stacker.intercept_[0] == pytest.approx(0.7, abs=0.1)
+    # The fitted intercept matches the mean: the stacker's average probability is the base rate.
+    probabilities = stacker.predict_proba(np.column_stack([global_logit, np.zeros(4000)]))[:, 1]
+    assert probabilities.mean() == pytest.approx(labels.mean(), abs=1e-6)
