@@ -1,20 +1,28 @@
-"""Probability calibration (isotonic or Platt/sigmoid), batch or streaming, with a JSON state, and the ECE metric.
+"""Probability calibration chosen out of sample (identity, Platt/sigmoid, isotonic), batch or streaming, with a
+JSON state; the ECE metric and the tie-aware equal-count bins the reliability table uses.
 
 `ProbabilityCalibrator` is fitted on a calibration window only: predictions and outcomes the model did not
-train on, earlier than the rows it will calibrate. Streaming, it records each prediction when it is made and
-its outcome when it is known (five trading days later for the 5-day label), keeps the last `window_size`
-resolved pairs and refits on them every `refit_every` resolutions. It is saved as JSON text (`save` / `load`,
-see `ml.persistence`), never pickled.
+train on, earlier than the rows it will calibrate. With `method='auto'` (the default) it does not trust any
+calibrator blindly: each candidate (identity, Platt, isotonic on blocks of at least ~1/50 of the rows) is
+fitted on the earlier part of the window and scored on its latest slice, the identity wins unless a
+candidate's held-out log loss is lower by a clear margin, and the winner is refitted on the whole window.
+Streaming, it records each prediction when it is made and its outcome when it is known (five trading days
+later for the 5-day label), keeps the last `window_size` resolved pairs and refits (and, with 'auto',
+re-chooses) on them every `refit_every` resolutions. Outputs are never exactly 0 or 1: every method's output
+is clipped to [`OUTPUT_EPS`, 1 - `OUTPUT_EPS`]. It is saved as JSON text (`save` / `load`, see
+`ml.persistence`), never pickled.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
@@ -26,6 +34,7 @@ from ml.validation import (
     check_binary_labels,
     check_choice,
     check_int,
+    check_interval,
     check_is_fitted,
     check_probabilities,
     check_probability_outcome_pairs,
@@ -33,8 +42,25 @@ from ml.validation import (
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("isotonic", "sigmoid")
-STATE_FORMAT = "ProbabilityCalibrator/1"
+METHODS = ("auto", "identity", "sigmoid", "isotonic", "binned_isotonic")
+# What 'auto' chooses among, in this order of preference on equal scores.
+AUTO_CANDIDATES = ("identity", "sigmoid", "binned_isotonic")
+# Version 2 added 'auto', 'identity', 'binned_isotonic', `holdout_fraction`, `selection_margin`, the method in
+# use and the evidence of the choice. Version 1 states still load (with the version 2 defaults).
+STATE_FORMAT = "ProbabilityCalibrator/2"
+OLDER_STATE_FORMATS = ("ProbabilityCalibrator/1",)
+
+# Every calibrated output lies in [OUTPUT_EPS, 1 - OUTPUT_EPS]: a probability of exactly 0 or 1 claims
+# certainty no 5-day stock move deserves, and makes the log loss of one wrong call infinite.
+OUTPUT_EPS = 1e-6
+# 'binned_isotonic' fits isotonic regression on the means of equal-count blocks of the sorted probabilities:
+# at most this many blocks ...
+ISOTONIC_MAX_BLOCKS = 50
+# ... of at least this many rows each, so that no step of the fitted map rests on a handful of outcomes (the
+# plain isotonic fit puts steps, and outputs of 0 or 1, on runs of a few rows).
+ISOTONIC_MIN_BLOCK_ROWS = 20
+# Fewest held-out rows 'auto' scores candidates on; with fewer it keeps the identity.
+MIN_HOLDOUT_ROWS = 10
 
 # Probabilities of exactly 0 or 1 have an infinite logit; the sigmoid method clips them this far inside.
 _LOGIT_EPS = 1e-6
@@ -62,6 +88,26 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
     Fit it on a calibration window only: out-of-sample predictions with known outcomes, from before the rows
     it will calibrate (never the model's training rows, never the test window).
 
+    Methods: 'identity' (probabilities unchanged), 'sigmoid' (Platt), 'isotonic' (scikit-learn's isotonic
+    regression on every row), 'binned_isotonic' (isotonic regression on the means of equal-count blocks of at
+    least `ISOTONIC_MIN_BLOCK_ROWS` rows, at most `ISOTONIC_MAX_BLOCKS` blocks, tied probabilities in one block;
+    linear between block means), and 'auto', which chooses among identity, sigmoid and binned_isotonic out of
+    sample each time it fits:
+
+    1. the rows (in time order, oldest first) are cut at `1 - holdout_fraction` of their number (moved back to
+       the start of that row's date when `dates` are given, so that no date is on both sides);
+    2. each candidate is fitted on the earlier part and scored on the later slice by log loss (ECE and Brier
+       are recorded too);
+    3. a candidate replaces the identity only if its held-out log loss is lower than the identity's by more
+       than `selection_margin` standard errors of the row-by-row difference (clustered by date when `dates`
+       are given: rows of one day share the market's move and are not independent); among those, the lowest
+       log loss wins;
+    4. the chosen method is refitted on all the rows.
+
+    With too few rows to choose (a fit part below `min_samples` or with one class, or fewer than
+    `MIN_HOLDOUT_ROWS` held-out rows, or a held-out slice within one date) 'auto' keeps the identity.
+    `method_` is the method in use and `selection_` the evidence.
+
     Two ways to fit:
 
     - batch: `fit(probabilities, outcomes)` fits on exactly the arrays given (the streaming window is neither
@@ -86,13 +132,21 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
     min_samples : int, default=30
         Fewest observations to fit on; below it the calibrator passes probabilities through. Also the window
         length at which streaming fits for the first time.
-    method : {'isotonic', 'sigmoid'}, default='isotonic'
-        'isotonic': `sklearn.isotonic.IsotonicRegression` (monotone, non-parametric; needs more data).
+    method : {'auto', 'identity', 'sigmoid', 'isotonic', 'binned_isotonic'}, default='auto'
+        'auto': chosen out of sample, see above.
+        'identity': no change (but clipped to [OUTPUT_EPS, 1 - OUTPUT_EPS], as every method's output is).
         'sigmoid': Platt scaling, `sklearn.linear_model.LogisticRegression` on the logit of the probability,
         so calibrated = expit(coef_ * logit(p) + intercept_).
+        'isotonic': `sklearn.isotonic.IsotonicRegression` on every row (monotone, non-parametric; overfits
+        small windows).
+        'binned_isotonic': `IsotonicRegression` on block means, see above.
     refit_every : int or None, default=10
         Resolved observations between automatic refits on the window, once it holds `min_samples`; None: never
         refit automatically.
+    holdout_fraction : float in (0, 1), default=0.3
+        ('auto') Share of the latest rows held out to score the candidates.
+    selection_margin : float >= 0, default=2.0
+        ('auto') Standard errors by which a candidate's held-out log loss must beat the identity's.
 
     Attributes
     ----------
@@ -102,8 +156,16 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         Why, when `is_passthrough_`.
     n_samples_fit_ : int
         Number of observations the last fit saw.
+    method_ : str
+        The method in use: `method`, or for 'auto' the one chosen ('identity' when passing through).
+    selection_ : dict or None
+        ('auto') The evidence: {'chosen', 'reason', 'fit_rows', 'holdout_rows', 'holdout_first_date' (ISO date
+        or None), 'margin', 'candidates': {name: {'log_loss', 'ece', 'brier', 'improvement' (identity's log
+        loss minus this one's), 'standard_error' (of that improvement)}}} (no 'candidates' when there were
+        too few rows to choose). None for the other methods.
     X_thresholds_, y_thresholds_ : numpy.ndarray
-        ('isotonic') The fitted step points: `calibrate` interpolates linearly between them and clips outside.
+        ('isotonic', 'binned_isotonic') The fitted points: `calibrate` interpolates linearly between them and
+        is flat outside.
     coef_, intercept_ : float
         ('sigmoid') Slope and intercept on the logit scale.
 
@@ -113,14 +175,23 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
     """
 
     STATE_FORMAT = STATE_FORMAT
+    OLDER_STATE_FORMATS = OLDER_STATE_FORMATS
 
     def __init__(
-        self, window_size: int = 100, min_samples: int = 30, method: str = "isotonic", refit_every: int | None = 10
+        self,
+        window_size: int = 100,
+        min_samples: int = 30,
+        method: str = "auto",
+        refit_every: int | None = 10,
+        holdout_fraction: float = 0.3,
+        selection_margin: float = 2.0,
     ) -> None:
         self.window_size = window_size
         self.min_samples = min_samples
         self.method = method
         self.refit_every = refit_every
+        self.holdout_fraction = holdout_fraction
+        self.selection_margin = selection_margin
 
     # ----------------------------------------------------------------------------------------- streaming
 
@@ -255,21 +326,31 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
 
     # --------------------------------------------------------------------------------------------- fit
 
-    def fit(self, probabilities=None, outcomes=None) -> ProbabilityCalibrator:
-        """Fit on the calibration window.
+    def fit(self, probabilities=None, outcomes=None, *, dates=None) -> ProbabilityCalibrator:
+        """Fit on the calibration window (with 'auto': choose the method on it, then fit that method on it all).
 
         Parameters
         ----------
         probabilities : array-like of float in [0, 1], optional
-            Out-of-sample predicted probabilities of the positive class.
+            Out-of-sample predicted probabilities of the positive class, **oldest first** ('auto' holds out the
+            latest rows to choose the method).
         outcomes : array-like of 0/1 (or bool), optional
             Realised outcomes, aligned with `probabilities`.
             Give both for a batch fit (the streaming window is then not used, nor changed); give neither to
-            fit on the streaming window (the resolved observations added with `add_observation`).
+            fit on the streaming window (the resolved observations added with `add_observation`, in the order
+            they were resolved).
+        dates : array-like of dates, optional
+            (batch fit only) The date of each row, non-decreasing. 'auto' then cuts its held-out slice at a date
+            boundary and clusters the standard error of its comparison by date. Other methods ignore it.
 
         Returns
         -------
         self : ProbabilityCalibrator
+
+        Raises
+        ------
+        InvalidInputError
+            Probabilities outside [0, 1], outcomes not 0/1, lengths that differ, or dates not in order.
         """
         self._check_params()
         if (probabilities is None) != (outcomes is None):
@@ -278,15 +359,22 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 "(fit on the observations added with add_observation)."
             )
         if probabilities is None:
+            if dates is not None:
+                raise InvalidInputError(
+                    "ProbabilityCalibrator.fit: dates= goes with a batch fit (probabilities and outcomes); the "
+                    "streaming window is in the order its outcomes were resolved."
+                )
             pairs = list(self._stream().window)
             p = np.array([pair[0] for pair in pairs], dtype=np.float64)
             y = np.array([pair[1] for pair in pairs], dtype=np.int64)
         else:
             p, y = check_probability_outcome_pairs(probabilities, outcomes, self)
+        day = None if dates is None else _check_dates(dates, p.size)
 
-        for name in ("X_thresholds_", "y_thresholds_", "coef_", "intercept_"):
+        for name in ("X_thresholds_", "y_thresholds_", "coef_", "intercept_", "selection_"):
             self.__dict__.pop(name, None)
         self.n_samples_fit_ = int(p.size)
+        self.selection_ = None
         reason = None
         if p.size < self.min_samples:
             reason = f"{p.size} observation(s), fewer than min_samples={self.min_samples}"
@@ -296,19 +384,100 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         self.passthrough_reason_ = reason
         if reason is not None:
             logger.warning("ProbabilityCalibrator: %s; passing probabilities through uncalibrated.", reason)
+            self.method_ = "identity" if self.method == "auto" else self.method
+            if self.method == "auto":
+                self.selection_ = {"chosen": "identity", "reason": reason, "fit_rows": 0, "holdout_rows": 0}
             return self
 
-        if self.method == "isotonic":
-            isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-            isotonic.fit(p, y)
-            self.X_thresholds_ = np.asarray(isotonic.X_thresholds_, dtype=np.float64)
-            self.y_thresholds_ = np.asarray(isotonic.y_thresholds_, dtype=np.float64)
+        if self.method == "auto":
+            self.selection_ = self._choose(p, y, day)
+            self.method_ = self.selection_["chosen"]
         else:
-            platt = LogisticRegression(C=_PLATT_C)
-            platt.fit(_logit(p).reshape(-1, 1), y)
-            self.coef_ = float(platt.coef_[0, 0])
-            self.intercept_ = float(platt.intercept_[0])
+            self.method_ = self.method
+        for name, value in _fit_map(self.method_, p, y).items():
+            setattr(self, name, value)
         return self
+
+    def _choose(self, p: np.ndarray, y: np.ndarray, day: np.ndarray | None) -> dict[str, Any]:
+        """Fit every candidate on the earlier rows, score it on the later slice, return the evidence and choice.
+
+        No purge gap separates the two parts, although the labels of the last days of the fit part (5-day
+        returns) overlap the first days of the held-out slice. The candidates are monotone maps of the model's
+        probability with at most two parameters or blocks of >= 1/50 of the rows: they cannot learn particular
+        days, only the fit part's overall level and slope. What the overlap can leak is the level of the few
+        days on both sides of the cut (a horizon's worth of the slice's dates), which would favour a
+        non-identity candidate a little; the margin of two date-clustered standard errors guards against that,
+        and a purge would spend several of the few dates a calibration window has. Time order is what matters:
+        the slice is later, as the test window will be, so a drifting base rate shows up in it.
+        """
+        rows = p.size
+        cut = int(round((1.0 - self.holdout_fraction) * rows))
+        if day is not None and 0 < cut < rows:
+            # Keep each date on one side: move the cut back to the first row of its date (or, when that date
+            # starts the window, forward past it).
+            start = int(np.searchsorted(day, day[cut], side="left"))
+            cut = start if start > 0 else int(np.searchsorted(day, day[cut], side="right"))
+        evidence: dict[str, Any] = {
+            "chosen": "identity",
+            "reason": "",
+            "fit_rows": cut,
+            "holdout_rows": rows - cut,
+            "holdout_first_date": None,
+            "margin": float(self.selection_margin),
+        }
+        fit_p, fit_y, held_p, held_y = p[:cut], y[:cut], p[cut:], y[cut:]
+        held_day = None if day is None else day[cut:]
+        if held_day is not None and held_day.size:
+            evidence["holdout_first_date"] = str(np.datetime_as_string(held_day[0], unit="D"))
+        if fit_p.size < self.min_samples or np.unique(fit_y).size < 2:
+            evidence["reason"] = (
+                f"too few rows to choose: the fit part has {fit_p.size} rows"
+                + (" of one class" if fit_p.size and np.unique(fit_y).size < 2 else "")
+                + f" (min_samples={self.min_samples}); identity kept"
+            )
+            return evidence
+        if held_p.size < MIN_HOLDOUT_ROWS or (held_day is not None and np.unique(held_day).size < 2):
+            evidence["reason"] = (
+                f"too few held-out rows to choose ({held_p.size} rows"
+                + ("" if held_day is None else f" on {np.unique(held_day).size} date(s)")
+                + f"; at least {MIN_HOLDOUT_ROWS} rows on 2 dates needed); identity kept"
+            )
+            return evidence
+
+        losses = {}
+        candidates: dict[str, dict[str, float]] = {}
+        for name in AUTO_CANDIDATES:
+            mapped = _apply_map(name, _fit_map(name, fit_p, fit_y), held_p)
+            losses[name] = _row_log_loss(mapped, held_y)
+            candidates[name] = {
+                "log_loss": float(losses[name].mean()),
+                "ece": expected_calibration_error(mapped, held_y),
+                "brier": float(np.mean((mapped - held_y) ** 2)),
+            }
+        for name in AUTO_CANDIDATES:
+            difference = losses["identity"] - losses[name]
+            candidates[name]["improvement"] = float(difference.mean())
+            candidates[name]["standard_error"] = _standard_error(difference, held_day)
+        evidence["candidates"] = candidates
+        winners = [
+            name
+            for name in AUTO_CANDIDATES[1:]
+            if candidates[name]["improvement"] > self.selection_margin * candidates[name]["standard_error"]
+            and candidates[name]["improvement"] > 0
+        ]
+        if not winners:
+            evidence["reason"] = (
+                f"no candidate beat the identity's held-out log loss by more than {self.selection_margin:g} "
+                "standard errors"
+            )
+            return evidence
+        chosen = min(winners, key=lambda name: candidates[name]["log_loss"])
+        evidence["chosen"] = chosen
+        evidence["reason"] = (
+            f"{chosen} beat the identity's held-out log loss by {candidates[chosen]['improvement']:.5f} "
+            f"(standard error {candidates[chosen]['standard_error']:.5f}, margin {self.selection_margin:g})"
+        )
+        return evidence
 
     # --------------------------------------------------------------------------------------- calibrate
 
@@ -317,16 +486,18 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         check_is_fitted(self, "calibrate")
         scalar = np.ndim(probabilities) == 0
         p = check_probabilities(probabilities, self)
-        if self.is_passthrough_:
-            calibrated = p.copy()
         # Evaluated from the stored parameters (rather than the scikit-learn objects used to fit them) so that a
         # calibrator restored with from_dict runs exactly the same arithmetic and gives identical outputs.
-        elif self.method == "isotonic":
-            # IsotonicRegression.predict with out_of_bounds='clip': linear between thresholds, flat outside.
-            calibrated = np.interp(p, self.X_thresholds_, self.y_thresholds_)
-        else:
-            calibrated = expit(self.coef_ * _logit(p) + self.intercept_)
+        method = "identity" if self.is_passthrough_ else self.method_
+        calibrated = _apply_map(method, self._fitted_map(), p)
         return float(calibrated[0]) if scalar else calibrated
+
+    def _fitted_map(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in ("X_thresholds_", "y_thresholds_", "coef_", "intercept_")
+            if hasattr(self, name)
+        }
 
     def ece_report(self, probabilities, outcomes, n_bins: int = 10) -> dict[str, float]:
         """Expected calibration error of `probabilities` before and after calibration, on held-out rows.
@@ -360,6 +531,8 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 "min_samples": int(self.min_samples),
                 "method": self.method,
                 "refit_every": None if self.refit_every is None else int(self.refit_every),
+                "holdout_fraction": float(self.holdout_fraction),
+                "selection_margin": float(self.selection_margin),
             },
             "observations": [[p, y] for p, y in stream.window],
             "pending": [[identifier, p] for identifier, p in stream.pending.items()],
@@ -373,10 +546,12 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             state["n_samples_fit"] = self.n_samples_fit_
             state["is_passthrough"] = bool(self.is_passthrough_)
             state["passthrough_reason"] = self.passthrough_reason_
-            if not self.is_passthrough_ and self.method == "isotonic":
+            state["method_used"] = self.method_
+            state["selection"] = self.selection_
+            if not self.is_passthrough_ and self.method_ in ("isotonic", "binned_isotonic"):
                 state["X_thresholds"] = self.X_thresholds_.tolist()
                 state["y_thresholds"] = self.y_thresholds_.tolist()
-            elif not self.is_passthrough_:
+            elif not self.is_passthrough_ and self.method_ == "sigmoid":
                 state["coef"] = self.coef_
                 state["intercept"] = self.intercept_
         return state
@@ -386,7 +561,10 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         """Rebuild a calibrator from `to_dict` output; it calibrates, and streams, exactly as the one stored.
 
         A state stored before streaming kept pending predictions (no 'refit_every' parameter) is restored with
-        `refit_every=None`, as that calibrator never refitted by itself.
+        `refit_every=None`, as that calibrator never refitted by itself. A version 1 state ('isotonic' or
+        'sigmoid', no choice recorded) gets `method_` = its method, `selection_` None and the version 2 defaults
+        of `holdout_fraction` and `selection_margin`; its outputs are now clipped to [OUTPUT_EPS,
+        1 - OUTPUT_EPS] like every calibrator's.
 
         Raises:
             StateError: `state` is not a ProbabilityCalibrator state, or is incomplete.
@@ -410,10 +588,16 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 calibrator.n_samples_fit_ = int(state["n_samples_fit"])
                 calibrator.is_passthrough_ = bool(state["is_passthrough"])
                 calibrator.passthrough_reason_ = state["passthrough_reason"]
-                if not calibrator.is_passthrough_ and calibrator.method == "isotonic":
+                default_used = "identity" if calibrator.method == "auto" else calibrator.method
+                calibrator.method_ = state.get("method_used", default_used)
+                if calibrator.method_ not in METHODS[1:]:
+                    raise ValueError(f"unknown method in use {calibrator.method_!r}")
+                selection = state.get("selection")
+                calibrator.selection_ = None if selection is None else dict(selection)
+                if not calibrator.is_passthrough_ and calibrator.method_ in ("isotonic", "binned_isotonic"):
                     calibrator.X_thresholds_ = np.asarray(state["X_thresholds"], dtype=np.float64)
                     calibrator.y_thresholds_ = np.asarray(state["y_thresholds"], dtype=np.float64)
-                elif not calibrator.is_passthrough_:
+                elif not calibrator.is_passthrough_ and calibrator.method_ == "sigmoid":
                     calibrator.coef_ = float(state["coef"])
                     calibrator.intercept_ = float(state["intercept"])
         return calibrator
@@ -428,6 +612,11 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         check_int(self, "window_size", self.window_size)
         check_int(self, "min_samples", self.min_samples)
         check_int(self, "refit_every", self.refit_every, allow_none=True)
+        check_interval(self, "holdout_fraction", self.holdout_fraction, 0.0, 1.0, high_inclusive=False)
+        # A finite margin: an infinite one would only ever keep the identity ('identity' says that plainly).
+        check_interval(
+            self, "selection_margin", self.selection_margin, 0.0, math.inf, low_inclusive=True, high_inclusive=False
+        )
 
 
 def expected_calibration_error(probabilities, outcomes, n_bins: int = 10) -> float:
@@ -455,6 +644,112 @@ def expected_calibration_error(probabilities, outcomes, n_bins: int = 10) -> flo
     accuracy = np.bincount(bins, weights=y, minlength=n_bins)
     # Sums of |accuracy - confidence| per bin, divided by all rows, is the count-weighted mean of the bin gaps.
     return float(np.abs(accuracy - confidence).sum() / p.size)
+
+
+def quantile_bins(probabilities, n_bins: int) -> np.ndarray:
+    """Bin index (0, 1, ...) of each probability in equal-count bins whose edges are quantiles, ties kept together.
+
+    The same bins as `sklearn.calibration.calibration_curve(strategy='quantile')`: edges are
+    `np.percentile(p, linspace(0, 100, n_bins + 1))` and each value goes to `np.searchsorted(inner edges, p)`
+    (side 'left'), so equal probabilities always share a bin. Where edges coincide (many ties) some bins are
+    empty; they are dropped and the rest renumbered 0..k-1 in increasing order of probability, so there may be
+    fewer than `n_bins` bins.
+    """
+    check_int("quantile_bins", "n_bins", n_bins)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    edges = np.percentile(p, np.linspace(0.0, 100.0, n_bins + 1))
+    ids = np.searchsorted(edges[1:-1], p)
+    _, renumbered = np.unique(ids, return_inverse=True)
+    return renumbered.astype(np.int64).reshape(-1)
+
+
+def _isotonic_blocks(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean probability, mean outcome and row count of equal-count blocks of at least ISOTONIC_MIN_BLOCK_ROWS
+    rows (ties in one block; a block left smaller by ties is merged into its smaller neighbour)."""
+    n_blocks = max(1, min(ISOTONIC_MAX_BLOCKS, p.size // ISOTONIC_MIN_BLOCK_ROWS))
+    ids = quantile_bins(p, n_blocks)
+    counts = np.bincount(ids).astype(np.float64)
+    sums_p = np.bincount(ids, weights=p)
+    sums_y = np.bincount(ids, weights=y.astype(np.float64))
+    blocks = [[c, sp, sy] for c, sp, sy in zip(counts, sums_p, sums_y, strict=True)]
+    while len(blocks) > 1:
+        smallest = min(range(len(blocks)), key=lambda index: blocks[index][0])
+        if blocks[smallest][0] >= ISOTONIC_MIN_BLOCK_ROWS:
+            break
+        if smallest == 0:
+            neighbour = 1
+        elif smallest == len(blocks) - 1:
+            neighbour = smallest - 1
+        else:
+            neighbour = min(smallest - 1, smallest + 1, key=lambda index: blocks[index][0])
+        low, high = sorted((smallest, neighbour))
+        blocks[low] = [a + b for a, b in zip(blocks[low], blocks[high], strict=True)]
+        del blocks[high]
+    merged = np.asarray(blocks)
+    return merged[:, 1] / merged[:, 0], merged[:, 2] / merged[:, 0], merged[:, 0]
+
+
+def _fit_map(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """The fitted attributes of one concrete method on (p, y)."""
+    if method == "identity":
+        return {}
+    if method == "sigmoid":
+        platt = LogisticRegression(C=_PLATT_C)
+        platt.fit(_logit(p).reshape(-1, 1), y)
+        return {"coef_": float(platt.coef_[0, 0]), "intercept_": float(platt.intercept_[0])}
+    if method == "isotonic":
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(p, y)
+    else:
+        x_means, y_means, counts = _isotonic_blocks(p, y)
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+        isotonic.fit(x_means, y_means, sample_weight=counts)
+    return {
+        "X_thresholds_": np.asarray(isotonic.X_thresholds_, dtype=np.float64),
+        "y_thresholds_": np.asarray(isotonic.y_thresholds_, dtype=np.float64),
+    }
+
+
+def _apply_map(method: str, fitted: dict[str, Any], p: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities of one concrete method, clipped to [OUTPUT_EPS, 1 - OUTPUT_EPS]."""
+    if method == "identity":
+        calibrated = p.copy()
+    elif method == "sigmoid":
+        calibrated = expit(fitted["coef_"] * _logit(p) + fitted["intercept_"])
+    else:
+        # IsotonicRegression.predict with out_of_bounds='clip': linear between thresholds, flat outside.
+        calibrated = np.interp(p, fitted["X_thresholds_"], fitted["y_thresholds_"])
+    return np.clip(calibrated, OUTPUT_EPS, 1.0 - OUTPUT_EPS)
+
+
+def _row_log_loss(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
+def _standard_error(difference: np.ndarray, day: np.ndarray | None) -> float:
+    """Standard error of the mean of `difference`: over rows, or clustered by date when dates are given."""
+    rows = difference.size
+    if day is None:
+        return float(difference.std(ddof=1) / np.sqrt(rows)) if rows > 1 else 0.0
+    _, ids = np.unique(day, return_inverse=True)
+    residual = np.bincount(ids.reshape(-1), weights=difference - difference.mean())
+    return float(np.sqrt((residual**2).sum()) / rows)
+
+
+def _check_dates(dates: Any, rows: int) -> np.ndarray:
+    try:
+        day = np.asarray(pd.to_datetime(np.asarray(dates).reshape(-1)), dtype="datetime64[ns]")
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"ProbabilityCalibrator.fit: dates must be dates ({error}).") from error
+    if day.size != rows:
+        raise InvalidInputError(f"ProbabilityCalibrator.fit: got {day.size} dates for {rows} probabilities.")
+    if np.isnat(day).any() or np.any(day[1:] < day[:-1]):
+        raise InvalidInputError(
+            "ProbabilityCalibrator.fit: dates must be present and non-decreasing (the rows oldest first); sort the "
+            "calibration rows by date."
+        )
+    return day
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -6,9 +6,18 @@ How it is put together (all fitted on the training window only):
 2. **Regime models.** One LightGBM binary model per regime id with at least `min_regime_rows` training rows
    (and both classes). Rows of any other regime, and at prediction time rows whose regime is unseen or NaN,
    use the global model in its place.
-3. **Stacker.** A `LogisticRegression` on two inputs, the logit of the global probability and the logit of
-   the regime probability (the global one where the row falls back), fitted on *out-of-fold* predictions so
-   that it learns how far to trust each model on rows those models did not train on.
+3. **Stacker.** A logistic regression with non-negative weights (`ml.stacking`) on two inputs, the logit of
+   the global probability and the logit of the regime probability (the global one where the row falls back),
+   fitted on *out-of-fold* predictions so that it learns how far to trust each model on rows those models
+   did not train on. Its weights are bounded at 0, so it can ignore a base model but never invert one. The
+   blend of both inputs is used only when it beats the global model alone (a one-input stacker on the
+   global logit, fitted the same way) on cross-fitted out-of-fold log loss by more than two standard errors
+   (clustered on contiguous chunks of rows, i.e. runs of dates);
+   otherwise the stacker uses the global model alone (weight 0 on the regime input). When every weight comes
+   out 0 (no base model relates positively to the label out of fold, as on data without a signal), the
+   global model is kept at weight 1 with a refitted intercept instead of a constant base rate, which would
+   rank nothing and make every test of the ranking vacuous. `stacker_choice_` and `stacker_scores_` record
+   which and why.
 
 The regime id (0-11, the T-1 market state) is an ordinary input: a column of X named by `regime_column`
 ('regime_id' by default), or the keyword `regime_ids=` of `fit`, `train_ensemble`, `predict_proba`,
@@ -54,6 +63,7 @@ from sklearn.utils import check_random_state
 from ml.device import DeviceChoice, resolve_device
 from ml.errors import InvalidInputError
 from ml.persistence import JsonPersistenceMixin, json_params
+from ml.stacking import BLEND, GLOBAL_ONLY, NonNegativeLogisticRegression, choose_stacker, unit_weight_global
 from ml.validation import (
     as_float_matrix,
     check_binary_labels,
@@ -68,10 +78,16 @@ from ml.validation import (
 
 logger = logging.getLogger(__name__)
 
-# The `format` tag of the stored state (unchanged since the first version: states written before
-# `regime_column`, `validation_fraction` and `label_horizon` existed load with their defaults).
-ARTIFACT_FORMAT = "hierarchical_meta_learner/1"
+# The `format` tag of the stored state. Version 2: the stacker's weights are non-negative and the state
+# records the stacker's choice ('blend' or 'global') and its scores. Version 1 states (an unconstrained
+# `LogisticRegression` stacker) still load and predict exactly as before, with `stacker_choice_`
+# 'unconstrained' and no scores; version 1 states written before `regime_column`, `validation_fraction` and
+# `label_horizon` existed load with their defaults.
+ARTIFACT_FORMAT = "hierarchical_meta_learner/2"
 STATE_FORMAT = ARTIFACT_FORMAT
+OLDER_STATE_FORMATS = ("hierarchical_meta_learner/1",)
+# The choice recorded for a version 1 state, whose stacker was fitted without bounds.
+UNCONSTRAINED = "unconstrained"
 
 # Defaults for every booster; `lgbm_params` overrides them. `deterministic` with `force_row_wise` and a
 # fixed thread count makes two fits with the same seed give the same trees.
@@ -149,12 +165,14 @@ _FITTED_ATTRIBUTES = (
     "regime_boosters_",
     "best_iterations_",
     "stacker_",
+    "stacker_choice_",
+    "stacker_scores_",
     "training_report_",
 )
 
 
 class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimator):
-    """Global + per-regime LightGBM binary models combined by a logistic stacker on out-of-fold logits.
+    """Global + per-regime LightGBM binary models combined by a non-negative logistic stacker on out-of-fold logits.
 
     See the module docstring for how the models, folds and early stopping fit together. Fit it on the
     training window only, with rows in time order.
@@ -182,7 +200,14 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     Fitted attributes:
         booster_: the global `lightgbm.Booster`, cut to its best iteration.
         regime_boosters_: {regime id: `lightgbm.Booster`} for the regimes with their own model.
-        stacker_: the fitted `LogisticRegression` over [logit(global), logit(regime)].
+        stacker_: the fitted `ml.stacking.NonNegativeLogisticRegression` over [logit(global), logit(regime)]
+            (coefficients >= 0; the regime coefficient is 0 when the global model alone was chosen).
+        stacker_choice_: 'blend' (both inputs) or 'global' (the global model alone); 'unconstrained' for a
+            learner restored from a version 1 state.
+        stacker_scores_: {'log_loss': {'blend': float or None, 'global': float}, 'improvement',
+            'standard_error', 'reason'}: the cross-fitted out-of-fold log loss of each stacker, the blend's
+            improvement on the global model alone and its standard error, and why the choice was made (see
+            `ml.stacking.choose_stacker`; empty for a version 1 state).
         classes_: array([0, 1]).
         feature_names_in_, n_features_in_: the feature columns (all columns of X but the regime column), in
             the order the boosters use them, and their number.
@@ -200,6 +225,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     """
 
     STATE_FORMAT = STATE_FORMAT
+    OLDER_STATE_FORMATS = OLDER_STATE_FORMATS
 
     def __init__(
         self,
@@ -462,14 +488,33 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self.best_iterations_ = {GLOBAL: global_rounds, "regimes": regime_rounds}
 
         oof_global, oof_regime = self._out_of_fold(features, labels, regimes)
-        stacker = LogisticRegression()
-        stacker.fit(_stacker_inputs(oof_global, oof_regime), labels)
-        self.stacker_ = stacker
+        oof_inputs = _stacker_inputs(oof_global, oof_regime)
+        decision = choose_stacker(oof_inputs, labels, self.n_folds)
+        if decision["choice"] == BLEND:
+            self.stacker_ = NonNegativeLogisticRegression().fit(oof_inputs, labels)
+        else:
+            self.stacker_ = _global_only(NonNegativeLogisticRegression().fit(oof_inputs[:, :1], labels))
+        self.stacker_choice_ = decision["choice"]
+        self.stacker_scores_ = {key: value for key, value in decision.items() if key != "choice"}
+        if not (self.stacker_.coef_ > 0).any():
+            # No base model has a positive out-of-fold relation to the label: keep the global model at weight 1
+            # (never inverted) rather than give every row the base rate (see ml.stacking.unit_weight_global).
+            self.stacker_ = unit_weight_global(oof_inputs[:, 0], labels)
+            self.stacker_choice_ = GLOBAL_ONLY
+            self.stacker_scores_["reason"] += (
+                "; every weight was 0 out of fold, so the global model is kept at weight 1 with a refitted intercept"
+            )
         self.classes_ = np.array([0, 1])
 
         report = {
             "train_auc": _auc(labels, self._predict_positive(features, regimes)),
-            "oof_auc": _auc(labels, self.stacker_.predict_proba(_stacker_inputs(oof_global, oof_regime))[:, 1]),
+            "oof_auc": _auc(labels, self.stacker_.predict_proba(oof_inputs)[:, 1]),
+            "stacker": {
+                "choice": self.stacker_choice_,
+                "coef": [float(value) for value in self.stacker_.coef_.ravel()],
+                "intercept": float(self.stacker_.intercept_[0]),
+                **self.stacker_scores_,
+            },
             "val_auc": None,
             "device_used": choice.used,
             "device_reason": choice.reason,
@@ -644,7 +689,9 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def _predict_positive(self, features: np.ndarray, regimes: np.ndarray) -> np.ndarray:
         global_probability = self.booster_.predict(features)
         regime_probability = global_probability.copy()
-        for regime, booster in self.regime_boosters_.items():
+        # With the global model alone the regime input has weight 0: its models need not run.
+        regime_models = {} if self.stacker_choice_ == GLOBAL_ONLY else self.regime_boosters_
+        for regime, booster in regime_models.items():
             rows = regimes == regime
             if rows.any():
                 regime_probability[rows] = booster.predict(features[rows])
@@ -676,8 +723,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         """The fitted learner as JSON-serializable parts: LightGBM model text and plain numbers, no pickle.
 
         Returns:
-            {'format', 'global_model', 'regime_models' {str(regime): text}, 'stacker' {'coef', 'intercept'},
-            'params' (constructor parameters), 'lightgbm_params', 'feature_names', 'device_used',
+            {'format', 'global_model', 'regime_models' {str(regime): text}, 'stacker' {'coef', 'intercept',
+            'choice', 'scores'}, 'params' (constructor parameters), 'lightgbm_params', 'feature_names', 'device_used',
             'device_reason', 'best_iterations', 'regimes_fallback', 'seed'}. `save(path)` writes it as JSON
             text. A `random_state` that is a RandomState object is stored as None (the seed it gave is kept).
         """
@@ -691,6 +738,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             "stacker": {
                 "coef": [float(value) for value in self.stacker_.coef_.ravel()],
                 "intercept": float(self.stacker_.intercept_[0]),
+                "choice": self.stacker_choice_,
+                "scores": self.stacker_scores_,
             },
             "params": json_params(self.get_params()),
             "lightgbm_params": dict(self.lightgbm_params_),
@@ -709,8 +758,11 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def from_dict(cls, state: dict) -> HierarchicalMetaLearner:
         """Rebuild a fitted learner from `to_dict()` output (e.g. after a JSON round trip, or `load`).
 
-        Predictions of the rebuilt learner are identical to the original's. States stored before the
-        parameters `regime_column`, `validation_fraction` and `label_horizon` existed get their defaults.
+        Predictions of the rebuilt learner are identical to the original's. A version 1 state (format
+        'hierarchical_meta_learner/1', an unconstrained stacker) is rebuilt with scikit-learn's
+        `LogisticRegression` holding its stored weights, `stacker_choice_` 'unconstrained' and empty
+        `stacker_scores_`; states stored before the parameters `regime_column`, `validation_fraction` and
+        `label_horizon` existed get their defaults.
 
         Raises:
             StateError: the dict is not a learner state of this format, or is incomplete.
@@ -726,12 +778,22 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             learner.regime_boosters_ = {
                 int(regime): lightgbm.Booster(model_str=text) for regime, text in state["regime_models"].items()
             }
-            stacker = LogisticRegression()
+            legacy = state["format"] != cls.STATE_FORMAT
+            # A version 1 stacker may hold negative weights, which NonNegativeLogisticRegression cannot: it is
+            # rebuilt as the scikit-learn object it was, so its predictions stay identical.
+            stacker = LogisticRegression() if legacy else NonNegativeLogisticRegression()
             stacker.coef_ = np.asarray([state["stacker"]["coef"]], dtype=np.float64)
             stacker.intercept_ = np.asarray([state["stacker"]["intercept"]], dtype=np.float64)
             stacker.classes_ = np.asarray([0, 1])
             stacker.n_features_in_ = stacker.coef_.shape[1]
             learner.stacker_ = stacker
+            if legacy:
+                learner.stacker_choice_, learner.stacker_scores_ = UNCONSTRAINED, {}
+            else:
+                choice = state["stacker"]["choice"]
+                if choice not in (BLEND, GLOBAL_ONLY):
+                    raise ValueError(f"unknown stacker choice {choice!r}")
+                learner.stacker_choice_, learner.stacker_scores_ = choice, dict(state["stacker"]["scores"])
             learner.classes_ = np.array([0, 1])
             learner.lightgbm_params_ = dict(state["lightgbm_params"])
             learner.device_used_ = state["device_used"]
@@ -844,6 +906,18 @@ def _frozen(booster: lightgbm.Booster, rounds: int) -> lightgbm.Booster:
     return lightgbm.Booster(model_str=booster.model_to_string(num_iteration=rounds))
 
 
+def _global_only(single: NonNegativeLogisticRegression) -> NonNegativeLogisticRegression:
+    """The one-input stacker on logit(global) as a two-input one with weight 0 on the regime input, so that
+    prediction and storage have one shape whatever was chosen."""
+    stacker = NonNegativeLogisticRegression(l2=single.l2)
+    stacker.coef_ = np.asarray([[single.coef_[0, 0], 0.0]])
+    stacker.intercept_ = single.intercept_.copy()
+    stacker.classes_ = single.classes_.copy()
+    stacker.n_features_in_ = 2
+    stacker.converged_ = single.converged_
+    return stacker
+
+
 def _stacker_inputs(global_probability: np.ndarray, regime_probability: np.ndarray) -> np.ndarray:
     clip = (_PROBABILITY_EPSILON, 1.0 - _PROBABILITY_EPSILON)
     return np.column_stack([logit(np.clip(global_probability, *clip)), logit(np.clip(regime_probability, *clip))])
@@ -863,4 +937,4 @@ def _importance(booster: lightgbm.Booster, names: list[str], importance_type: st
     return pd.Series(values, index=names, name=f"importance_{importance_type}").sort_values(ascending=False)
 
 
-__all__ = ["ARTIFACT_FORMAT", "DEFAULT_LGBM_PARAMS", "HierarchicalMetaLearner", "STATE_FORMAT"]
+__all__ = ["ARTIFACT_FORMAT", "DEFAULT_LGBM_PARAMS", "HierarchicalMetaLearner", "OLDER_STATE_FORMATS", "STATE_FORMAT"]

@@ -34,6 +34,8 @@ class JsonPersistenceMixin:
     """
 
     STATE_FORMAT: ClassVar[str]
+    # Earlier format tags that `from_dict` still reads (it tells them apart by `state['format']`).
+    OLDER_STATE_FORMATS: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every estimator overrides it
         """The estimator's parameters and state as plain JSON types."""
@@ -98,8 +100,9 @@ class JsonPersistenceMixin:
 
     @classmethod
     def _check_state_format(cls, state: object) -> dict[str, Any]:
-        """Raise `StateError` unless `state` is a dict carrying this class's `format` tag; return it."""
-        if not isinstance(state, dict) or state.get("format") != cls.STATE_FORMAT:
+        """Raise `StateError` unless `state` is a dict carrying this class's `format` tag (or one of its
+        `OLDER_STATE_FORMATS`); return it."""
+        if not isinstance(state, dict) or state.get("format") not in (cls.STATE_FORMAT, *cls.OLDER_STATE_FORMATS):
             found = state.get("format") if isinstance(state, dict) else type(state).__name__
             raise StateError(
                 f"{cls.__name__}.from_dict expects the output of {cls.__name__}.to_dict (format "

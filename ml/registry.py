@@ -8,7 +8,8 @@ Tables (their DDL is in `store.tables`; one transaction per run, so a failed run
 - `ml.metrics`: (model_id, split, metric, value): AUC, log loss, Brier, ECE, IC and rank IC.
 - `ml.feature_importance`: the global model's gain importance per feature.
 - `ml.selected_features`: the selector's decisions (selected with rank, or dropped with the reason).
-- `ml.calibrators`: the probability calibrator's state (JSON) and its ECE before / after.
+- `ml.calibrators`: the calibration method in use (for 'auto', the one it chose), the calibrator's state
+  (JSON, with the evidence of the choice) and the test ECE before / after.
 - `ml.drift_baselines`: the drift detector's per-feature baseline from the training window (JSON).
 - `ml.tuning`: the hyperparameter search, one row per (candidate, walk-forward fold): its LightGBM settings,
   the fold's rows and dates, its AUC, and whether it was chosen.

@@ -32,7 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", choices=("auto", "cpu", "gpu", "cuda"), default="auto", help="LightGBM device (default auto)"
     )
     parser.add_argument("--n-features", type=positive_int, default=20, metavar="N", help="features to keep (20)")
-    parser.add_argument("--calibration", choices=("isotonic", "sigmoid"), default="isotonic")
+    parser.add_argument(
+        "--calibration",
+        choices=("auto", "identity", "sigmoid", "isotonic", "binned_isotonic"),
+        default="auto",
+        help="calibration method (default auto: identity, Platt or binned isotonic, chosen on the latest slice of "
+        "the calibration window; the identity unless another clearly beats it)",
+    )
     return parser
 
 
@@ -58,6 +64,18 @@ def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
         f"{number(summary.ece_before, 3, missing='-')}, after {number(summary.ece_after, 3, missing='-')} "
         "(calibration fitted on the calibration window only)"
     )
+    chosen = summary.calibration_chosen
+    if summary.calibration_method == "auto" and summary.calibration_selection is not None:
+        scores = summary.calibration_selection.get("candidates", {})
+        shown = ", ".join(f"{name} {values['log_loss']:.4f}" for name, values in scores.items())
+        terminal.line(f"calibration: auto chose {chosen}" + (f" (held-out log loss: {shown})" if shown else ""))
+    else:
+        terminal.line(f"calibration: {chosen}")
+    stacker = summary.stacker
+    if stacker:
+        terminal.line(
+            f"stacker: {stacker['choice']} (weights global {stacker['coef'][0]:.3f}, regime {stacker['coef'][1]:.3f})"
+        )
     terminal.line("top features: " + ", ".join(f"{name} {value:.3f}" for name, value in summary.top_features))
     if summary.dropped_all_null:
         terminal.line("all-NULL features left out: " + ", ".join(summary.dropped_all_null))

@@ -8,9 +8,10 @@ Steps, each fitted on the window named here and nothing later:
    correlated pair out, top-k by random-forest importance);
 3. choose LightGBM settings by walk-forward cross-validation of the shipped learner inside the **train**
    window (ml.tuning);
-4. train the hierarchical meta-learner (global + per-regime LightGBM, stacked) on **train**, with early
-   stopping on **validation**;
-5. fit the probability calibrator on the **calibration** window;
+4. train the hierarchical meta-learner (global + per-regime LightGBM, stacked with non-negative weights)
+   on **train**, with early stopping on **validation**;
+5. fit the probability calibrator on the **calibration** window (by default 'auto': the method is chosen on
+   the latest slice of that window, then refitted on all of it);
 6. fit drift baselines on the **train** window;
 7. evaluate every split (the test window is touched only here) and store everything in the `ml` schema.
 """
@@ -63,6 +64,10 @@ class TrainSummary:
     dropped_all_null: list[str]
     cv: dict[str, float] = field(default_factory=dict)
     splits: dict[str, dict] = field(default_factory=dict)
+    calibration_method: str = "auto"
+    calibration_chosen: str = "identity"
+    calibration_selection: dict | None = None
+    stacker: dict = field(default_factory=dict)
 
 
 def _library_versions() -> dict[str, str]:
@@ -82,7 +87,7 @@ def train_model(
     device: str = "auto",
     n_features: int = 20,
     correlation_threshold: float = 0.85,
-    calibration_method: str = "isotonic",
+    calibration_method: str = "auto",
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
@@ -133,8 +138,11 @@ def train_model(
     report("calibrating probabilities on the calibration window")
     x_cal, y_cal = part(calibration)
     calibrator = ProbabilityCalibrator(method=calibration_method, window_size=len(calibration), refit_every=None).fit(
-        learner.predict(x_cal), y_cal
+        learner.predict(x_cal), y_cal, dates=frame["trade_date"].iloc[calibration]
     )
+    evidence = calibrator.selection_
+    if evidence is not None:
+        report(f"calibration: {calibration_method} chose {calibrator.method_} ({evidence['reason']})")
 
     report("fitting drift baselines on the training window")
     drift = DriftDetector(random_state=random_state).fit(x_train[features])
@@ -157,6 +165,27 @@ def train_model(
     ece_after = metrics["test"]["ece"]
     metrics["test"]["ece_uncalibrated"] = ece_before
     metrics["cv"] = {f"walk_forward_auc[{key}]": value for key, value in cv_scores.items()}
+    # The evidence of the two choices made out of sample, as numbers in ml.metrics (the choices, as words, are
+    # in the stored params and states).
+    stacker = {
+        "choice": learner.stacker_choice_,
+        "coef": [float(value) for value in learner.stacker_.coef_.ravel()],
+        "intercept": float(learner.stacker_.intercept_[0]),
+        **learner.stacker_scores_,
+    }
+    metrics["stacker"] = {
+        "weight_global": stacker["coef"][0],
+        "weight_regime": stacker["coef"][1],
+        "intercept": stacker["intercept"],
+        "blend_chosen": float(learner.stacker_choice_ == "blend"),
+        **{f"oof_log_loss[{name}]": value for name, value in stacker["log_loss"].items()},
+    }
+    if evidence is not None and "candidates" in evidence:
+        metrics["calibration_choice"] = {
+            f"{score}[{name}]": values[score]
+            for name, values in evidence["candidates"].items()
+            for score in ("log_loss", "ece", "brier")
+        }
 
     importance = learner.feature_importance()
     selection = [
@@ -202,6 +231,8 @@ def train_model(
             "lightgbm": params,
             "selector": {"correlation_threshold": correlation_threshold, "n_features": n_features},
             "calibration_method": calibration_method,
+            "calibration": {"chosen": calibrator.method_, "selection": evidence},
+            "stacker": stacker,
             "label_horizon": horizon,
         },
         library_versions=_library_versions(),
@@ -214,7 +245,7 @@ def train_model(
         metrics=metrics,
         importance={name: float(value) for name, value in importance.items()},
         selection=selection,
-        calibrator_method=calibration_method,
+        calibrator_method=calibrator.method_,
         calibrator_state=calibrator.to_dict(),
         ece_before=ece_before,
         ece_after=ece_after,
@@ -237,6 +268,10 @@ def train_model(
         dropped_all_null=list(selector.dropped_all_null_),
         cv=metrics["cv"],
         splits=record.splits,
+        calibration_method=calibration_method,
+        calibration_chosen=calibrator.method_,
+        calibration_selection=evidence,
+        stacker=stacker,
     )
 
 

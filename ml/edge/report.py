@@ -293,7 +293,8 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
     parts.append(
         _figure(
             _reliability_chart(analysis.reliability, horizon),
-            f"Reliability: {settings.reliability_bins} equal-count bins of the test window's predictions.",
+            f"Reliability: up to {settings.reliability_bins} equal-count bins of the test window's predictions "
+            "(edges at quantiles; equal probabilities share a bin, so there may be fewer).",
         )
     )
     parts.append("</div>")

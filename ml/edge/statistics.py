@@ -6,14 +6,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ml.calibration import quantile_bins
 from ml.portfolio import BacktestResult, performance
 
 
 def reliability_table(probabilities: np.ndarray, outcomes: np.ndarray, n_bins: int) -> pd.DataFrame:
-    """Equal-count bins of the predicted probability: mean prediction vs observed up-rate per bin."""
+    """Equal-count bins of the predicted probability: mean prediction vs observed up-rate per bin.
+
+    The bins are those of `sklearn.calibration.calibration_curve(strategy='quantile')`
+    (`ml.calibration.quantile_bins`): edges at the quantiles of the probabilities, and equal probabilities
+    always in the same bin, so a bin's hit rate never depends on the order (the dates) of tied rows. Where
+    ties make edges coincide there are fewer than `n_bins` bins; they are numbered 1, 2, ... from the lowest.
+    Rows with a missing probability or outcome are left out.
+
+    Returns:
+        One row per bin: bin, rows, mean_predicted, observed_rate, lower and upper (smallest and largest
+        probability in the bin).
+    """
     frame = pd.DataFrame({"p": probabilities, "y": outcomes}).dropna()
-    ranks = frame["p"].rank(method="first")
-    frame["bin"] = np.minimum(((ranks - 1) * n_bins / len(frame)).astype(int), n_bins - 1) + 1
+    frame["bin"] = quantile_bins(frame["p"].to_numpy(), n_bins) + 1
     table = frame.groupby("bin").agg(
         rows=("y", "size"),
         mean_predicted=("p", "mean"),

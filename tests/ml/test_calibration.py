@@ -6,11 +6,19 @@ import json
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import expit, logit
 from sklearn.isotonic import IsotonicRegression
 
-from ml.calibration import ProbabilityCalibrator, expected_calibration_error
+from ml.calibration import (
+    ISOTONIC_MAX_BLOCKS,
+    ISOTONIC_MIN_BLOCK_ROWS,
+    OUTPUT_EPS,
+    ProbabilityCalibrator,
+    _isotonic_blocks,
+    expected_calibration_error,
+)
 from ml.errors import InvalidInputError, NotFittedError, StateError
 
 
@@ -26,7 +34,7 @@ def json_round_trip(calibrator: ProbabilityCalibrator) -> ProbabilityCalibrator:
     return ProbabilityCalibrator.from_dict(json.loads(json.dumps(calibrator.to_dict(), allow_nan=False)))
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "binned_isotonic", "auto"])
 def test_calibration_reduces_ece_on_held_out_rows(method: str) -> None:
     q_fit, y_fit = miscalibrated(5000, seed=1)
     q_test, y_test = miscalibrated(20000, seed=2)
@@ -59,7 +67,10 @@ def test_isotonic_matches_scikit_learn_and_is_monotone() -> None:
     calibrator = ProbabilityCalibrator(method="isotonic").fit(q, y)
     reference = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(q, y)
 
-    np.testing.assert_allclose(calibrator.calibrate(grid), reference.predict(grid), rtol=0, atol=1e-12)
+    # scikit-learn's step function, clipped away from 0 and 1 as every calibrator output is.
+    expected = np.clip(reference.predict(grid), OUTPUT_EPS, 1 - OUTPUT_EPS)
+    assert reference.predict(grid).min() == 0.0  # so the clipping is exercised
+    np.testing.assert_allclose(calibrator.calibrate(grid), expected, rtol=0, atol=1e-12)
     assert np.all(np.diff(calibrator.calibrate(grid)) >= 0)
 
 
@@ -117,7 +128,7 @@ def test_batch_fit_ignores_and_keeps_the_streaming_buffer() -> None:
     assert calibrator.fit().is_passthrough_
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "binned_isotonic", "auto"])
 def test_json_round_trip_gives_identical_outputs(method: str) -> None:
     q, y = miscalibrated(2000, seed=8)
     # refit_every=None: a batch fit with a streaming window beside it (no automatic refit replaces the fit).
@@ -132,7 +143,9 @@ def test_json_round_trip_gives_identical_outputs(method: str) -> None:
     assert restored.get_params() == calibrator.get_params()
     assert restored.observations == calibrator.observations
     assert len(restored.observations) == 40
-    if method == "isotonic":
+    assert restored.method_ == calibrator.method_ != "identity"
+    assert restored.selection_ == calibrator.selection_
+    if calibrator.method_ in ("isotonic", "binned_isotonic"):
         np.testing.assert_array_equal(restored.X_thresholds_, calibrator.X_thresholds_)
         np.testing.assert_array_equal(restored.y_thresholds_, calibrator.y_thresholds_)
     else:
@@ -339,7 +352,7 @@ def test_a_state_stored_before_streaming_ids_loads_without_automatic_refits() ->
     assert restored.add_observation(0.5) == 10
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "auto"])
 def test_save_and_load_give_identical_outputs(method: str, tmp_path) -> None:
     q, y = miscalibrated(300, seed=17)
     calibrator = ProbabilityCalibrator(method=method)
@@ -360,3 +373,138 @@ def test_save_and_load_give_identical_outputs(method: str, tmp_path) -> None:
     )
     with pytest.raises(InvalidInputError, match="never pickle"):
         calibrator.save(tmp_path / "calibrator_state.pkl")
+
+
+# ----------------------------------------------------------------------------- 'auto': chosen out of sample
+
+
+def calibrated_rows(n_rows: int, seed: int, power: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True probabilities p, outcomes drawn from them, and the predictions p ** power (power 1: calibrated)."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.95, n_rows)
+    outcomes = (rng.random(n_rows) < p).astype(int)
+    return p**power, outcomes, p
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_auto_keeps_the_identity_when_the_probabilities_are_already_calibrated(seed: int) -> None:
+    q, y, _ = calibrated_rows(4000, seed)
+    dates = np.repeat(pd.bdate_range("2024-01-02", periods=100).to_numpy(), 40)
+
+    calibrator = ProbabilityCalibrator(refit_every=None).fit(q, y, dates=dates)
+
+    assert calibrator.method_ == "identity" and not calibrator.is_passthrough_
+    np.testing.assert_array_equal(calibrator.calibrate(q), q)
+    evidence = calibrator.selection_
+    assert evidence["chosen"] == "identity" and "no candidate" in evidence["reason"]
+    assert set(evidence["candidates"]) == {"identity", "sigmoid", "binned_isotonic"}
+    # The held-out slice starts at a date boundary: 30% of 100 dates.
+    assert (evidence["fit_rows"], evidence["holdout_rows"]) == (2800, 1200)
+    assert evidence["holdout_first_date"] == str(pd.bdate_range("2024-01-02", periods=100)[70].date())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_auto_replaces_the_identity_when_the_probabilities_are_off_and_improves_held_out_ece(seed: int) -> None:
+    q, y, _ = calibrated_rows(4000, seed, power=3.0)
+    q_test, y_test, _ = calibrated_rows(20_000, seed + 100, power=3.0)
+
+    calibrator = ProbabilityCalibrator(refit_every=None).fit(q, y)
+
+    assert calibrator.method_ in ("sigmoid", "binned_isotonic")
+    chosen = calibrator.selection_["candidates"][calibrator.method_]
+    identity = calibrator.selection_["candidates"]["identity"]
+    assert chosen["log_loss"] < identity["log_loss"] and chosen["ece"] < identity["ece"]
+    assert chosen["improvement"] > 2 * chosen["standard_error"]
+    report = calibrator.ece_report(q_test, y_test)
+    assert report["ece_after"] < report["ece_before"] / 3
+
+
+def test_auto_with_too_few_rows_to_choose_keeps_the_identity() -> None:
+    q, y, _ = calibrated_rows(40, 1, power=3.0)
+    calibrator = ProbabilityCalibrator(min_samples=30, refit_every=None).fit(q, y)
+    assert calibrator.method_ == "identity" and "too few rows" in calibrator.selection_["reason"]
+    # A held-out slice within one date cannot say how much the days differ.
+    q, y, _ = calibrated_rows(400, 2, power=3.0)
+    dates = np.repeat(pd.bdate_range("2024-01-02", periods=2).to_numpy(), [300, 100])
+    one_day = ProbabilityCalibrator(refit_every=None).fit(q, y, dates=dates)
+    assert one_day.method_ == "identity" and "on 1 date(s)" in one_day.selection_["reason"]
+
+
+@pytest.mark.parametrize("method", ["auto", "identity", "sigmoid", "isotonic", "binned_isotonic"])
+def test_no_output_is_exactly_0_or_1(method: str) -> None:
+    # The plan's 100-observation window, with runs of one outcome at both ends of the probabilities: plain
+    # isotonic regression gives 0 and 1 there.
+    rng = np.random.default_rng(3)
+    q = np.sort(rng.uniform(0.0, 1.0, 100))
+    y = (rng.random(100) < q**0.3).astype(int)
+    y[:15], y[-15:] = 0, 1
+    grid = np.r_[0.0, 1.0, np.linspace(0.0, 1.0, 501)]
+
+    calibrated = ProbabilityCalibrator(method=method, refit_every=None).fit(q, y).calibrate(grid)
+
+    assert calibrated.min() >= OUTPUT_EPS and calibrated.max() <= 1 - OUTPUT_EPS
+    assert ((calibrated > 0) & (calibrated < 1)).all()
+
+
+def test_binned_isotonic_steps_rest_on_at_least_the_minimum_block_of_rows() -> None:
+    q, y, _ = calibrated_rows(3000, 5, power=2.0)
+    q[:900] = 0.2  # a mass of ties
+
+    x_means, y_means, counts = _isotonic_blocks(q, y)
+
+    assert len(counts) <= ISOTONIC_MAX_BLOCKS and counts.min() >= ISOTONIC_MIN_BLOCK_ROWS
+    assert counts.sum() == len(q) and np.all(np.diff(x_means) > 0)
+    assert counts[np.argmin(np.abs(x_means - 0.2))] >= 900  # the ties share one block
+    calibrator = ProbabilityCalibrator(method="binned_isotonic", refit_every=None).fit(q, y)
+    assert np.all(np.diff(calibrator.calibrate(np.linspace(0, 1, 201))) >= 0)
+    # Its lowest and highest outputs are hit rates of whole blocks, far from 0 and 1, where plain isotonic
+    # regression reaches 0 on the few lowest rows.
+    plain = ProbabilityCalibrator(method="isotonic", refit_every=None).fit(q, y)
+    assert plain.y_thresholds_.min() == 0.0
+    assert calibrator.y_thresholds_.min() > 0.01 and calibrator.y_thresholds_.max() < 0.99
+
+
+def test_auto_re_chooses_on_each_streaming_refit() -> None:
+    calibrator = ProbabilityCalibrator(window_size=400, min_samples=100, refit_every=100)
+    q, y, _ = calibrated_rows(400, 7)
+    for probability, outcome in zip(q, y, strict=True):
+        calibrator.add_observation(float(probability), outcome)
+    assert calibrator.method_ == "identity" and calibrator.n_automatic_fits == 4
+    # The model's probabilities go badly off: once the window holds mostly such pairs, a refit replaces the identity.
+    q, y, _ = calibrated_rows(400, 8, power=4.0)
+    for probability, outcome in zip(q, y, strict=True):
+        calibrator.add_observation(float(probability), outcome)
+    assert calibrator.method_ in ("sigmoid", "binned_isotonic")
+    assert calibrator.selection_["fit_rows"] + calibrator.selection_["holdout_rows"] == 400
+    restored = json_round_trip(calibrator)
+    assert restored.method_ == calibrator.method_ and restored.selection_ == calibrator.selection_
+
+
+def test_dates_must_be_in_order_and_one_per_row() -> None:
+    q, y, _ = calibrated_rows(100, 9)
+    dates = pd.bdate_range("2024-01-02", periods=100).to_numpy()
+    with pytest.raises(InvalidInputError, match="non-decreasing"):
+        ProbabilityCalibrator().fit(q, y, dates=dates[::-1])
+    with pytest.raises(InvalidInputError, match="99 dates for 100"):
+        ProbabilityCalibrator().fit(q, y, dates=dates[:99])
+    with pytest.raises(InvalidInputError, match="batch fit"):
+        ProbabilityCalibrator().fit(dates=dates)
+    with pytest.raises(InvalidInputError, match="holdout_fraction"):
+        ProbabilityCalibrator(holdout_fraction=1.0).fit(q, y)
+
+
+def test_a_version_1_state_loads_with_its_method_and_clipped_outputs() -> None:
+    q, y = miscalibrated(300, seed=18)
+    state = ProbabilityCalibrator(method="isotonic", refit_every=None).fit(q, y).to_dict()
+    state["format"] = "ProbabilityCalibrator/1"
+    for key in ("method_used", "selection"):
+        del state[key]
+    for key in ("holdout_fraction", "selection_margin"):
+        del state["params"][key]
+    state["y_thresholds"][0], state["y_thresholds"][-1] = 0.0, 1.0
+
+    restored = ProbabilityCalibrator.from_dict(state)
+
+    assert restored.method_ == "isotonic" and restored.selection_ is None
+    assert (restored.holdout_fraction, restored.selection_margin) == (0.3, 2.0)
+    assert restored.calibrate(0.0) == OUTPUT_EPS and restored.calibrate(1.0) == 1 - OUTPUT_EPS

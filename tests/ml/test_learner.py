@@ -13,8 +13,9 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit
+from scipy.special import expit, logit
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
@@ -92,6 +93,47 @@ def test_regime_models_add_what_the_global_model_cannot_see(fitted, signal_data)
     ensemble = roc_auc_score(y_val, learner.predict_proba(x_val, regime_ids=r_val)[:, 1])
     global_only = roc_auc_score(y_val, learner.predict_proba(x_val, regime_ids=np.full(len(x_val), np.nan))[:, 1])
     assert ensemble > global_only + 0.02
+
+
+def test_the_stacker_blends_when_the_regime_models_add_something(fitted):
+    learner, report = fitted
+    assert learner.stacker_choice_ == "blend" and report["stacker"]["choice"] == "blend"
+    assert (learner.stacker_.coef_ > 0).all()
+    scores = learner.stacker_scores_
+    assert scores["log_loss"]["blend"] < scores["log_loss"]["global"]
+    assert scores["improvement"] > scores["standard_error"]
+
+
+def flipping_data(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """feature_0 drives the label up in the first half of the rows and down in the second (in both regimes),
+    so that with two time blocks every out-of-fold prediction runs against the label."""
+    rng = np.random.default_rng(seed)
+    features = pd.DataFrame(rng.normal(size=(rows, 4)), columns=[f"feature_{i}" for i in range(4)])
+    sign = np.where(np.arange(rows) < rows // 2, 1.0, -1.0)
+    labels = (rng.random(rows) < expit(2.0 * sign * features["feature_0"].to_numpy())).astype(int)
+    return features, labels, rng.integers(0, 2, rows).astype(float)
+
+
+def test_the_stacker_never_inverts_base_models_that_run_against_the_labels_out_of_fold():
+    x, y, r = flipping_data(6000, seed=0)
+    learner = HierarchicalMetaLearner(random_state=0, min_regime_rows=500, **{**FAST, "n_folds": 2})
+    report = learner.train_ensemble(x, y, regime_ids=r, X_val=x, y_val=y, regime_val=r)
+
+    # The case the bounds are for: an unconstrained logistic stacker on the same out-of-fold inputs inverts both.
+    oof_global, oof_regime = learner._out_of_fold(x.to_numpy(), y.astype(np.int8), r)
+    inputs = np.column_stack([logit(np.clip(oof_global, 1e-7, 1 - 1e-7)), logit(np.clip(oof_regime, 1e-7, 1 - 1e-7))])
+    assert (LogisticRegression().fit(inputs, y).coef_ < -0.2).all()
+
+    assert learner.regimes_trained_ == [0, 1]
+    assert (learner.stacker_.coef_ >= 0).all()
+    # Every bounded weight comes out 0 here; rather than the base rate for every row, the global model is kept
+    # at weight 1 (never inverted), with its intercept refitted.
+    assert learner.stacker_choice_ == "global" and report["stacker"]["coef"] == [1.0, 0.0]
+    assert "kept at weight 1" in learner.stacker_scores_["reason"]
+    global_logit = logit(np.clip(learner.booster_.predict(x.to_numpy()), 1e-7, 1 - 1e-7))
+    np.testing.assert_allclose(
+        logit(learner.predict(x, regime_ids=r)), global_logit + learner.stacker_.intercept_[0], atol=1e-9
+    )
 
 
 def test_predict_proba_is_shaped_like_scikit_learn(fitted, signal_data):
@@ -357,9 +399,12 @@ def test_holdout_needs_rows_in_date_order_and_enough_of_them():
 
 
 def test_predictions_match_the_reference_computed_before_the_api_change():
-    # Reference numbers computed with the learner as it was before the regime became an input (commit 50754b8,
-    # `train_ensemble(x, y, r, X_val=..., ...)` and `fit(x, y, r)`), on this machine's LightGBM 4.7: the new
-    # API must not change the modelling. Fails too when LightGBM changes its trees (then recompute them).
+    # Reference numbers first computed with the learner as it was before the regime became an input (commit
+    # 50754b8) on this machine's LightGBM 4.7: the new API must not change the modelling. The stacked
+    # predictions were recomputed when the stacker became non-negative (issue 11: bounded weights, L2 1e-4
+    # on the mean log loss instead of scikit-learn's C=1); they moved by less than 3e-4, and the boosters and
+    # their rounds (best_iterations_) are those of the first reference. Fails too when LightGBM changes its
+    # trees (then recompute them).
     x, y, r = make_data(6000, seed=21)
     x_val, y_val, r_val = make_data(2000, seed=22)
     with_validation = HierarchicalMetaLearner(random_state=5, min_regime_rows=1000, **FAST)
@@ -368,32 +413,33 @@ def test_predictions_match_the_reference_computed_before_the_api_change():
     np.testing.assert_allclose(
         with_validation.predict(x_val.iloc[:6], regime_ids=r_val[:6]),
         [
-            0.28814506351027686,
-            0.8927076886723564,
-            0.4721930341118615,
-            0.4295435762824484,
-            0.38570322971848503,
-            0.8795910950580135,
+            0.28803755666287584,
+            0.8927756213215922,
+            0.47222068344451495,
+            0.42932047414470137,
+            0.3854984152781482,
+            0.8796828699575615,
         ],
         rtol=0,
         atol=1e-12,
     )
     assert with_validation.best_iterations_ == {"global": 83, "regimes": {0: 78, 1: 78, 2: 58}}
-    assert report["val_auc"] == pytest.approx(0.8154167466871518, abs=1e-12)
+    assert report["val_auc"] == pytest.approx(0.815409744894693, abs=1e-12)
     np.testing.assert_allclose(
         tail_stopped.predict(x_val.iloc[:6], regime_ids=r_val[:6]),
         [
-            0.3012563551026158,
-            0.8725157762484078,
-            0.49208337725617124,
-            0.4381113999262904,
-            0.41858675955954183,
-            0.8596377825235173,
+            0.30118418138860714,
+            0.8725620501336693,
+            0.49210768110266984,
+            0.43796505476854225,
+            0.4184642279517075,
+            0.859701156442081,
         ],
         rtol=0,
         atol=1e-12,
     )
     assert tail_stopped.best_iterations_ == {"global": 74, "regimes": {0: 107, 1: 103, 2: 101}}
+    assert with_validation.stacker_choice_ == tail_stopped.stacker_choice_ == "blend"
 
 
 def test_same_random_state_gives_identical_predictions_and_another_does_not(fitted, signal_data):
@@ -418,7 +464,8 @@ def test_state_round_trip_through_json_gives_identical_predictions(fitted, signa
     learner, _ = fitted
     _, (x_val, _, r_val) = signal_data
     state = json.loads(json.dumps(learner.to_dict(), allow_nan=False))
-    assert state["format"] == "hierarchical_meta_learner/1"
+    assert state["format"] == "hierarchical_meta_learner/2"
+    assert state["stacker"]["choice"] == "blend" and state["stacker"]["scores"] == learner.stacker_scores_
     assert set(state["regime_models"]) == {"0", "1", "2"}
     assert state["device_used"] == "cpu"
     assert state["feature_names"] == list(x_val.columns)
@@ -433,6 +480,42 @@ def test_state_round_trip_through_json_gives_identical_predictions(fitted, signa
     assert restored.get_params() == learner.get_params()
     assert list(restored.feature_names_in_) == list(learner.feature_names_in_)
     assert list(restored.classes_) == [0, 1]
+    assert restored.stacker_choice_ == learner.stacker_choice_
+    assert restored.stacker_scores_ == learner.stacker_scores_
+    np.testing.assert_array_equal(restored.stacker_.coef_, learner.stacker_.coef_)
+
+
+def test_a_global_only_stacker_round_trips_and_skips_the_regime_models():
+    x, y, r = flipping_data(6000, seed=0)
+    learner = HierarchicalMetaLearner(random_state=0, min_regime_rows=500, **{**FAST, "n_folds": 2}).fit(
+        x, y, regime_ids=r
+    )
+    assert learner.stacker_choice_ == "global"
+    restored = HierarchicalMetaLearner.from_dict(json.loads(json.dumps(learner.to_dict())))
+    assert restored.stacker_choice_ == "global" and restored.stacker_scores_ == learner.stacker_scores_
+    assert np.array_equal(restored.predict(x, regime_ids=r), learner.predict(x, regime_ids=r))
+    # The regime input has weight 0, so the regimes cannot change a prediction.
+    assert np.array_equal(learner.predict(x, regime_ids=r), learner.predict(x, regime_ids=np.full(len(x), np.nan)))
+
+
+def test_a_version_1_state_with_an_unconstrained_stacker_loads_and_predicts_as_before(fitted, signal_data):
+    learner, _ = fitted
+    _, (x_val, _, r_val) = signal_data
+    state = json.loads(json.dumps(learner.to_dict()))
+    # What a version 1 model stored: no choice, no scores, weights of any sign (as seen: -1.44, -0.65).
+    state["format"] = "hierarchical_meta_learner/1"
+    state["stacker"] = {"coef": [-1.44, -0.65], "intercept": 0.1}
+    restored = HierarchicalMetaLearner.from_dict(state)
+    assert restored.stacker_choice_ == "unconstrained" and restored.stacker_scores_ == {}
+
+    global_p = learner.booster_.predict(x_val.to_numpy())
+    regime_p = global_p.copy()
+    for regime, booster in learner.regime_boosters_.items():
+        rows = r_val == regime
+        regime_p[rows] = booster.predict(x_val.to_numpy()[rows])
+    clip = (1e-7, 1 - 1e-7)
+    expected = expit(-1.44 * logit(np.clip(global_p, *clip)) - 0.65 * logit(np.clip(regime_p, *clip)) + 0.1)
+    np.testing.assert_allclose(restored.predict(x_val, regime_ids=r_val), expected, rtol=0, atol=1e-12)
 
 
 def test_save_and_load_give_identical_predictions(fitted, signal_data, tmp_path):
@@ -440,7 +523,7 @@ def test_save_and_load_give_identical_predictions(fitted, signal_data, tmp_path)
     _, (x_val, y_val, r_val) = signal_data
     path = learner.save(tmp_path / "models" / "meta_learner_trained.json")
     assert path == tmp_path / "models" / "meta_learner_trained.json"
-    assert json.loads(path.read_text())["format"] == "hierarchical_meta_learner/1"
+    assert json.loads(path.read_text())["format"] == "hierarchical_meta_learner/2"
     loaded = HierarchicalMetaLearner.load(path)
     frame = x_val.assign(regime_id=r_val)
     assert np.array_equal(loaded.predict(frame), learner.predict(frame))

@@ -21,9 +21,12 @@ def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
     db_path = tmp_path / "store.duckdb"
     shutil.copy(null_run[0], db_path)
     before = count(db_path, "ml.models")
-    result = run_module("ml.train", "--db", str(db_path), "--device", "cpu", "--n-features", "8", "--seed", "3")
+    result = run_module(
+        "ml.train", "--db", str(db_path), "--device", "cpu", "--n-features", "8", "--seed", "3", "--calibration", "auto"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test AUC" in result.stdout and "stored in the ml schema as model" in result.stdout
+    assert "calibration: auto chose " in result.stdout and "stacker: " in result.stdout
     assert count(db_path, "ml.models") == before + 1
     stored = read(db_path, "select features from ml.models order by created_at desc limit 1")["features"].item()
     assert len(json.loads(stored)) == 8
@@ -37,6 +40,7 @@ def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
         ("ml.train", "--n-features", "0"),
         ("ml.train", "--features", "20"),  # a count is --n-features
         ("ml.train", "--device", "tpu"),
+        ("ml.train", "--calibration", "beta"),
         ("ml.backtest", "--top-fraction", "0"),
         ("ml.backtest", "--top-fraction", "1.5"),
         ("ml.backtest", "--cost-bps", "-1"),

@@ -50,6 +50,27 @@ def test_the_planted_signal_is_found(signal_run):
     assert test["rank_ic"] > 0
 
 
+@pytest.mark.parametrize("run", ["null_run", "signal_run"])
+def test_calibration_never_makes_the_test_ece_worse_and_the_stacker_never_inverts(run, request):
+    db_path, summary = request.getfixturevalue(run)
+    test = summary.metrics["test"]
+    print(
+        f"{run}: test AUC {test['auc']:.4f}, ECE raw {summary.ece_before:.4f} -> calibrated {summary.ece_after:.4f} "
+        f"(auto chose {summary.calibration_chosen}: {summary.calibration_selection['reason']}); stacker "
+        f"{summary.stacker['choice']} weights {summary.stacker['coef']} (out-of-fold log loss "
+        f"{summary.stacker['log_loss']})"
+    )
+    assert summary.ece_after <= summary.ece_before
+    assert min(summary.stacker["coef"]) >= 0
+    model = read_job(load_trained_model, db_path, summary.model_id)
+    assert (model.learner.stacker_.coef_ >= 0).all()
+    data = read_job(load_training_examples, db_path)
+    horizon = read_job(label_horizon, db_path)
+    splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"], horizon=horizon)
+    probabilities = model.predict_proba(data.frame.iloc[splits["test"].rows])
+    assert ((probabilities > 0) & (probabilities < 1)).all()
+
+
 def test_a_model_loaded_from_duckdb_reproduces_its_test_metrics_exactly(null_run):
     db_path, summary = null_run
     model = read_job(load_trained_model, db_path, summary.model_id)
@@ -73,12 +94,32 @@ def test_everything_is_stored_in_the_ml_schema(null_run):
         splits = {row[0] for row in connection.execute("select distinct split from ml.metrics").fetchall()}
         selected = connection.execute("select count(*) from ml.selected_features where selected").fetchone()[0]
         baselines = connection.execute("select count(*) from ml.drift_baselines").fetchone()[0]
-        calibrator = connection.execute("select method, ece_after from ml.calibrators").fetchone()
+        calibrator = connection.execute(
+            "select method, state, ece_after from ml.calibrators where model_id = ?", [summary.model_id]
+        ).fetchone()
+        params = json.loads(
+            connection.execute("select params from ml.models where model_id = ?", [summary.model_id]).fetchone()[0]
+        )
+        choice = dict(
+            connection.execute(
+                "select metric, value from ml.metrics where model_id = ? and split = 'calibration_choice'",
+                [summary.model_id],
+            ).fetchall()
+        )
     assert json.loads(artifacts)["global_model"].startswith("tree")  # LightGBM's model text, not a pickle
     assert len(json.loads(features)) == selected == 20
     assert device == "cpu" and len(fingerprint) == 16
-    assert {"train", "validation", "calibration", "test"} <= splits
-    assert baselines >= 20 and calibrator[0] == "isotonic"
+    assert {"train", "validation", "calibration", "test", "stacker"} <= splits
+    # 'auto' (the default) stores the method it chose and the evidence: the candidates' held-out scores.
+    assert params["calibration_method"] == "auto"
+    assert calibrator[0] == params["calibration"]["chosen"] == summary.calibration_chosen
+    assert baselines >= 20 and calibrator[0] in ("identity", "sigmoid", "binned_isotonic")
+    state = json.loads(calibrator[1])
+    assert state["params"]["method"] == "auto" and state["method_used"] == calibrator[0]
+    assert set(choice) == {
+        f"{score}[{name}]" for score in ("log_loss", "ece", "brier") for name in state["selection"]["candidates"]
+    }
+    assert json.loads(artifacts)["stacker"]["choice"] == params["stacker"]["choice"]
 
 
 def test_the_same_seed_gives_the_same_metrics(null_run):
