@@ -1,8 +1,10 @@
 """Reading the marts for training: DuckDB -> Arrow -> pandas/numpy, no CSV round trip.
 
-`load_training_examples` reads `marts.fct_training_examples` (features v1 + labels + regime, only rows
-whose label is known) in time order. The label columns and the bookkeeping columns are kept apart from
-the feature columns, so a label can never be fed to a model as a feature by accident.
+`load_training_examples` reads `marts.fct_training_examples` (features v1, their ranks within the day, labels
+and regime, only rows whose label is known) in time order. The feature columns are an allow-list: the
+columns of the feature marts themselves (`marts.fct_features_v1` and `marts.fct_feature_ranks`, which never
+hold a label), so a label column the training mart gains (such as `label_beats_median_5d`) can never be fed
+to a model as a feature.
 `label_horizon` reads the label's horizon from `marts.dim_labels`, where dbt wrote the one dbt var
 (`label_horizon_days`) that defines it.
 """
@@ -28,6 +30,8 @@ LABEL_COLUMNS = (FORWARD_RETURN, LABEL, "label_known_date")
 KEY_COLUMNS = ("ticker", "trade_date")
 REGIME_COLUMNS = ("trend_state", "vol_state", "regime_id")
 REGIME = "regime_id"
+#: The marts whose columns (other than the keys) are the features: labels never enter them.
+FEATURE_RELATIONS = ("marts.fct_features_v1", "marts.fct_feature_ranks")
 BUILD_HINT = "run `dbt build` first"
 
 
@@ -86,10 +90,22 @@ def load_training_examples(
         )
     for column in ("trade_date", "label_known_date"):
         frame[column] = pd.to_datetime(frame[column])
-    excluded = set(LABEL_COLUMNS) | set(KEY_COLUMNS) | set(REGIME_COLUMNS)
-    feature_columns = [c for c in frame.columns if c not in excluded]
+    allowed = set(feature_mart_columns(connection)) - set(LABEL_COLUMNS) - set(KEY_COLUMNS) - set(REGIME_COLUMNS)
+    feature_columns = [c for c in frame.columns if c in allowed]
     frame[feature_columns] = frame[feature_columns].astype("float64")
     return TrainingData(frame=frame, feature_columns=feature_columns)
+
+
+def feature_mart_columns(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns of the feature marts (`FEATURE_RELATIONS`, those that exist), keys included."""
+    names = [relation.split(".") for relation in FEATURE_RELATIONS]
+    rows = connection.execute(
+        "select column_name from information_schema.columns where table_catalog = current_database() and ("
+        + " or ".join("(table_schema = ? and table_name = ?)" for _ in names)
+        + ") order by table_name, ordinal_position",
+        [part for pair in names for part in pair],
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def label_horizon(connection: duckdb.DuckDBPyConnection, label: str = LABEL) -> int:
