@@ -1,10 +1,9 @@
 """Reading the marts for training: DuckDB -> Arrow -> pandas/numpy, no CSV round trip.
 
-`load_training_examples` reads `marts.fct_training_examples` (features v1, their ranks within the day, labels
-and regime, only rows whose label is known) in time order. The feature columns are an allow-list: the
-columns of the feature marts themselves (`marts.fct_features_v1` and `marts.fct_feature_ranks`, which never
-hold a label), so a label column the training mart gains (such as `label_beats_median_5d`) can never be fed
-to a model as a feature.
+`load_training_examples` reads `marts.fct_training_examples` (features v1, labels and regime, only rows whose
+label is known) in time order. The feature columns are an allow-list: the columns of the feature marts
+themselves (`marts.fct_features_v1`, and `marts.fct_feature_ranks` once a build has it), which never hold a
+label, so a label column the training mart gains (a new label) can never be fed to a model as a feature.
 `label_horizon` reads the label's horizon from `marts.dim_labels`, where dbt wrote the one dbt var
 (`label_horizon_days`) that defines it.
 """
