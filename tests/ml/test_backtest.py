@@ -98,11 +98,23 @@ def test_costs_are_the_gap_between_gross_and_net(null_analysis):
     assert net["cost"].iloc[0] == pytest.approx(10 / 10_000 / 5, rel=1e-12)
 
 
-def test_the_top_decile_is_a_tenth_of_the_names(null_analysis):
-    names = null_analysis.strategy.tranches["names"]
-    universe = null_analysis.benchmark.tranches["names"]
+@pytest.mark.parametrize("store", ["null_analysis", "signal_analysis"])
+def test_the_top_decile_holds_a_tenth_of_the_names_or_more_on_ties(store, request):
+    analysis = request.getfixturevalue(store)
+    names = analysis.strategy.tranches["names"]
+    universe = analysis.benchmark.tranches["names"]
+    # Every name tied at the cut is bought (ml.portfolio; tested there on known cases), so a day holds at least
+    # a tenth of the names and at most all of them.
     assert (names >= np.ceil(0.1 * universe)).all()
     assert (names <= universe).all()
+
+
+def test_a_model_that_ranks_stocks_holds_a_tenth_of_the_names(signal_analysis):
+    # With the planted signal the model ranks stocks within a day, so ties are rare and the decile is a tenth.
+    # (Without a signal the stored model can give every stock of a day one probability, so the "decile" is the
+    # whole universe on such days: the ranking problem of issue 11, item 1, which per-day features address.)
+    names = signal_analysis.strategy.tranches["names"]
+    universe = signal_analysis.benchmark.tranches["names"]
     assert (names / universe).median() == pytest.approx(0.1, abs=0.02)
 
 
