@@ -58,6 +58,7 @@ def test_the_search_is_stored_with_its_choice(null_run):
     assert len(rows) == 3 * len(CANDIDATE_PARAMS)
     means = {name: np.mean([auc for other, _, _, _, auc in rows if other == name]) for name, *_ in rows}
     chosen = {name for name, _, _, is_chosen, _ in rows if is_chosen}
-    assert chosen == {candidate_name(stored_params)}
-    assert means[candidate_name(stored_params)] == max(means.values())
+    (stored_name,) = [candidate_name(candidate) for candidate in CANDIDATE_PARAMS if candidate == stored_params]
+    assert chosen == {stored_name}
+    assert means[stored_name] == max(means.values())
     assert {json.dumps(candidate, sort_keys=True) for candidate in CANDIDATE_PARAMS} == {row[2] for row in rows}
