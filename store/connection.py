@@ -129,16 +129,11 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
 def is_disk_full(error: BaseException) -> bool:
     """Whether `error` (or an error it was raised from) says the disk is full or a file-size limit was hit:
     an OSError with ENOSPC/EFBIG/EDQUOT, or a DuckDB error with the same words."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
-            return True
-        if isinstance(current, duckdb.Error) and any(words in str(current) for words in _DISK_FULL_WORDS):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(
+        (isinstance(link, OSError) and link.errno in _DISK_FULL_ERRNOS)
+        or (isinstance(link, duckdb.Error) and any(words in str(link) for words in _DISK_FULL_WORDS))
+        for link in _error_chain(error)
+    )
 
 
 def disk_full_detail(error: BaseException) -> str:
@@ -201,14 +196,18 @@ def is_interrupt(error: BaseException | None) -> bool:
     RuntimeError 'Query interrupted' (a SIGINT during a query); a DuckDB error wrapping a KeyboardInterrupt
     that was raised while DuckDB read Python data ('... failed: KeyboardInterrupt'); or an error caused by one
     of these."""
-    seen = set()
+    return any(
+        isinstance(link, KeyboardInterrupt)
+        or (isinstance(link, RuntimeError) and str(link) == _INTERRUPTED)
+        or (isinstance(link, duckdb.Error) and "KeyboardInterrupt" in str(link))
+        for link in _error_chain(error)
+    )
+
+
+def _error_chain(error: BaseException | None) -> Iterator[BaseException]:
+    """`error`, then the error it was raised from (or while handling), and so on; each once."""
+    seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, KeyboardInterrupt):
-            return True
-        if isinstance(error, RuntimeError) and str(error) == _INTERRUPTED:
-            return True
-        if isinstance(error, duckdb.Error) and "KeyboardInterrupt" in str(error):
-            return True
+        yield error
         error = error.__cause__ or error.__context__
-    return False
