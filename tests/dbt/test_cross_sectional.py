@@ -105,7 +105,11 @@ def test_the_ranks_are_percent_ranks_within_the_day(built):
         actual = frame[f"{feature}_xs_rank"]
         assert actual.isna().equals(frame[feature].isna()), feature
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=feature)
-        assert actual.min() == 0 and actual.max() == 1, feature
+        if feature != "analyst_net_upgrades_30d":  # mostly ties: its top value is rarely alone
+            assert actual.min() == 0 and actual.max() == 1, feature
+    # Ties share the lower rank: equal values on a day, equal ranks.
+    ties = frame.groupby(["trade_date", "analyst_net_upgrades_30d"])["analyst_net_upgrades_30d_xs_rank"].nunique()
+    assert (ties == 1).all() and len(ties) > 0
     # dist_sma_200 needs 200 rows: NULL through the warm-up, and those NULLs take no rank.
     assert frame["dist_sma_200"].isna().any() and frame["dist_sma_200"].notna().any()
 

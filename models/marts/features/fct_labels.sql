@@ -8,7 +8,7 @@
 -- The cross-sectional label label_beats_median_5d compares fwd_ret_5d with the median fwd_ret_5d of the
 -- day's tickers whose fwd_ret_5d is known (universe_median_fwd_ret_5d); label_beats_median_known_date
 -- says from when that day's median is final.
--- Incremental: see `missing`.
+-- Incremental, by whole days: see `stale_days`.
 {%- set horizon = label_horizon_days() %}
 {%- set max_days = label_max_calendar_days() %}
 
