@@ -138,3 +138,25 @@ def test_the_asof_join_takes_explicit_output_names(manifest):
         assert "prefix" not in manifest["macros"][f"macro.feature_store.{macro}"]["macro_sql"], macro
     documented = [argument["name"] for argument in manifest["macros"]["macro.feature_store.asof_before"]["arguments"]]
     assert "columns" in documented and "prefix" not in documented
+
+
+def test_each_rank_column_names_the_feature_it_ranks_and_is_documented_where_it_is_carried(features, models):
+    ranks = {name: column for name, column in models["fct_feature_ranks"]["columns"].items() if name not in KEYS}
+    problems = []
+    for name, column in ranks.items():
+        meta = column.get("meta") or {}
+        if meta.get("family") != "cross_sectional" or meta.get("computed_in") != "fct_feature_ranks":
+            problems.append(f"{name}: meta {meta}")
+        if name != f"{meta.get('ranks')}_xs_rank" or meta.get("ranks") not in features:
+            problems.append(f"{name}: ranks {meta.get('ranks')!r}, not a feature of the mart")
+        carried = models["fct_training_examples"]["columns"].get(name)
+        if carried is None or carried["description"] != column["description"]:
+            problems.append(f"{name}: not documented alike in fct_training_examples")
+        if len(column["description"]) < 100:
+            problems.append(f"{name}: says almost nothing")
+    assert problems == []
+    ranked = {column["meta"]["ranks"] for column in ranks.values()}
+    market_level = {name for name in features if name not in ranked}
+    # Every family is ranked but the market-level cross-asset features (the same for every ticker on a day).
+    assert {features[name]["meta"]["family"] for name in market_level} == {"cross_asset"}
+    assert len(ranked) == 49 and len(market_level) == 11

@@ -15,6 +15,7 @@ from ingest import jobs
 
 MARTS = {
     "fct_features": ["ticker", "trade_date"],
+    "fct_feature_ranks": ["ticker", "trade_date"],
     "fct_labels": ["ticker", "trade_date"],
     "fct_training_examples": ["ticker", "trade_date"],
 }

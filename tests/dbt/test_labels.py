@@ -10,7 +10,7 @@ from helpers import read, run_dbt
 
 pytestmark = pytest.mark.slow
 
-LABELS = ["fwd_ret_5d", "label_up_5d"]
+LABELS = ["fwd_ret_5d", "label_beats_median_5d", "label_up_5d"]
 
 
 def label_rows_ahead(db_path) -> set[int]:

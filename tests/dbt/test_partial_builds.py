@@ -16,11 +16,14 @@ from ingest import jobs
 
 pytestmark = pytest.mark.slow
 
-MARTS = ["fct_features_v1", "fct_labels", "fct_training_examples"]
+MARTS = ["fct_features_v1", "fct_feature_ranks", "fct_labels", "fct_training_examples"]
 COVERAGE_TESTS = [
     "assert_fct_labels_keys_are_the_feature_keys",
     "assert_fct_training_examples_keys_are_the_known_labels",
     "assert_fct_labels_null_only_where_no_label_can_be",
+    "assert_fct_labels_median_is_the_day_median",
+    "assert_fct_training_examples_labels_are_fct_labels",
+    "assert_fct_feature_ranks_keys_are_the_feature_keys",
 ]
 NEW_DAYS = 10
 
@@ -80,6 +83,16 @@ def test_the_coverage_tests_fail_a_store_whose_label_marts_fell_behind(stores):
             "where trade_date = ?",
             [first_date],
         )
+        # A cross-sectional label that did not follow its day, and a day never ranked.
+        later_date = connection.execute(
+            "select min(trade_date) from marts.fct_training_examples where trade_date > ?", [first_date]
+        ).fetchone()[0]
+        connection.execute(
+            "update marts.fct_training_examples set label_beats_median_5d = 1 - label_beats_median_5d "
+            "where trade_date = ?",
+            [later_date],
+        )
+        connection.execute("delete from marts.fct_feature_ranks where trade_date = ?", [later_date])
     tested = run_dbt(db_path, folder / "damaged", "test", "-s", *COVERAGE_TESTS)
     assert tested.returncode != 0
     for name in COVERAGE_TESTS:

@@ -16,6 +16,8 @@ import pytest
 from helpers import dbt_build, read
 
 LABEL_COLUMNS = {"fwd_ret_5d", "label_up_5d", "label_known_date"}
+#: The cross-sectional label and its bookkeeping: final from label_beats_median_known_date.
+CROSS_SECTIONAL_LABEL_COLUMNS = {"label_beats_median_5d", "universe_median_fwd_ret_5d", "label_beats_median_known_date"}
 CROSS_ASSET = ("^VIX", "^TNX", "BTC-USD", "SPY", "QQQ", "IWM", "DIA")
 
 
@@ -85,6 +87,14 @@ def test_no_feature_at_or_before_d_changes_when_the_future_is_rewritten(syntheti
     assert_same(before, after, ["ticker", "trade_date"])
 
 
+def test_no_rank_within_a_day_before_d_changes(synthetic_store, rewritten_store):
+    # A rank at t uses the features of t only. On D the market ETFs' own features changed, and they are
+    # in the day's cross-section, so the check stops before D.
+    db_path, cutoff = rewritten_store
+    sql = "select * from marts.fct_feature_ranks where trade_date < ?"
+    assert_same(read(synthetic_store, sql, cutoff), read(db_path, sql, cutoff), ["ticker", "trade_date"])
+
+
 def test_the_rewrite_did_change_features_after_d(synthetic_store, rewritten_store):
     db_path, cutoff = rewritten_store
     sql = "select ticker, trade_date, ret_5d, vix_level from marts.fct_features where trade_date > ? order by 1, 2"
@@ -105,7 +115,12 @@ def test_regimes_at_or_before_d_do_not_change(synthetic_store, rewritten_store):
 def test_labels_known_by_d_do_not_change(synthetic_store, rewritten_store):
     db_path, cutoff = rewritten_store
     # Strictly before D: the market ETFs' own closes on D were rewritten too.
-    sql = "select * from marts.fct_labels where label_known_date < ?"
+    columns = ", ".join(sorted(LABEL_COLUMNS))
+    sql = f"select ticker, trade_date, {columns} from marts.fct_labels where label_known_date < ?"
+    assert_same(read(synthetic_store, sql, cutoff), read(db_path, sql, cutoff), ["ticker", "trade_date"])
+    # The cross-sectional label waits for every ticker of its day: final from label_beats_median_known_date.
+    columns = ", ".join(sorted(CROSS_SECTIONAL_LABEL_COLUMNS))
+    sql = f"select ticker, trade_date, {columns} from marts.fct_labels where label_beats_median_known_date < ?"
     assert_same(read(synthetic_store, sql, cutoff), read(db_path, sql, cutoff), ["ticker", "trade_date"])
 
 
@@ -132,7 +147,7 @@ def test_label_known_date_is_the_fifth_next_trading_row(synthetic_store):
 
 def test_training_examples_hold_only_known_labels_and_features_hold_none(synthetic_store):
     feature_columns = set(read(synthetic_store, "select * from marts.fct_features limit 0").columns)
-    assert not feature_columns & LABEL_COLUMNS
+    assert not feature_columns & (LABEL_COLUMNS | CROSS_SECTIONAL_LABEL_COLUMNS)
     assert len(feature_columns) == 62  # ticker, trade_date and the 60 features of the contract
     counts = read(
         synthetic_store,
@@ -150,6 +165,7 @@ def test_training_examples_hold_only_known_labels_and_features_hold_none(synthet
 def test_no_feature_is_a_disguised_label(synthetic_store):
     # Signal 0: nothing should predict the 5-day forward return. A feature that does has leaked it.
     examples = read(synthetic_store, "select * from marts.fct_training_examples")
-    features = [c for c in examples.columns if c not in LABEL_COLUMNS | {"ticker", "trade_date"}]
+    label_side = LABEL_COLUMNS | CROSS_SECTIONAL_LABEL_COLUMNS | {"ticker", "trade_date"}
+    features = [c for c in examples.columns if c not in label_side]
     correlations = examples[features].corrwith(examples["fwd_ret_5d"]).abs().dropna()
     assert correlations.max() < 0.1, correlations.sort_values().tail(5)
