@@ -1,9 +1,19 @@
 """Reading the marts for training: DuckDB -> Arrow -> pandas/numpy, no CSV round trip.
 
-`load_training_examples` reads `marts.fct_training_examples` (features v1, labels and regime, only rows whose
-label is known) in time order. The feature columns are an allow-list: the columns of the feature marts
-themselves (`marts.fct_features_v1`, and `marts.fct_feature_ranks` once a build has it), which never hold a
-label, so a label column the training mart gains (a new label) can never be fed to a model as a feature.
+`load_training_examples` reads `marts.fct_training_examples` (features v1, their ranks within the day, labels
+and regime) in time order, keeping the rows whose chosen label (`LABELS`) is known. Two labels can be
+trained on: `up` (`label_up_5d`, the close rose over the horizon) and `beats_median` (`label_beats_median_5d`,
+the forward return beat the day's universe median: a cross-sectional label, the default; docs/ml.md says why).
+
+The feature columns are an allow-list built from the feature marts themselves, which never hold a label, so a
+label column the training mart gains can never be fed to a model as a feature:
+
+- the **stock-level** features: the columns of `marts.fct_features_v1` that dbt ranks within the day (those
+  with a `<feature>_xs_rank` column in `marts.fct_feature_ranks`), and those ranks;
+- never the **market-level** features (the rest of `fct_features_v1`: VIX, yields, SPY, BTC...), which are
+  the same for every ticker on a day. A model fed them learns to time the market and gives every stock of a
+  day the same probability; they reach the model only through the market regime (`regime_id`, which
+  `marts.fct_market_regimes` computes from SPY and VIX), the key of the meta-learner's regime models.
 `label_horizon` reads the label's horizon from `marts.dim_labels`, where dbt wrote the one dbt var
 (`label_horizon_days`) that defines it.
 """
@@ -12,34 +22,59 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from ml.errors import MLError
 from store import MissingRelationError, database_file, release_memory, require_relation
 
 MART_RELATION = "marts.fct_training_examples"
 LABELS_RELATION = "marts.dim_labels"
 MART_VERSION = "fct_features_v1"
+FEATURES_RELATION = "marts.fct_features_v1"
+RANKS_RELATION = "marts.fct_feature_ranks"
+RANK_SUFFIX = "_xs_rank"
 LABEL = "label_up_5d"
 FORWARD_RETURN = "fwd_ret_5d"
-LABEL_COLUMNS = (FORWARD_RETURN, LABEL, "label_known_date")
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """A label a model can be trained on: its column in the training mart and the column saying from which
+    date its value is final (the cutoff a training job compares with)."""
+
+    name: str
+    column: str
+    known_date_column: str
+
+
+#: The labels `python -m ml.train --label NAME` accepts, by NAME.
+LABELS = {
+    "up": LabelSpec("up", "label_up_5d", "label_known_date"),
+    "beats_median": LabelSpec("beats_median", "label_beats_median_5d", "label_beats_median_known_date"),
+}
+DEFAULT_LABEL = "beats_median"
 KEY_COLUMNS = ("ticker", "trade_date")
-REGIME_COLUMNS = ("trend_state", "vol_state", "regime_id")
 REGIME = "regime_id"
-#: The marts whose columns (other than the keys) are the features: labels never enter them.
-FEATURE_RELATIONS = ("marts.fct_features_v1", "marts.fct_feature_ranks")
 BUILD_HINT = "run `dbt build` first"
+REBUILD_HINT = "run `dbt build --full-refresh` (the store was built before the marts had them)"
 
 
 @dataclass
 class TrainingData:
-    """Training examples in time order: features, labels, regimes and keys, as separate views of one frame."""
+    """Training examples in time order: features, labels, regimes and keys, as separate views of one frame.
+
+    `frame["label_known_date"]` is the chosen label's known date (for `beats_median`, the date the day's
+    median is final), the date every split and fold purges on; `market_columns` are the market-level
+    features left out of `feature_columns`."""
 
     frame: pd.DataFrame
     feature_columns: list[str]
+    label: LabelSpec = LABELS["up"]
+    market_columns: list[str] = field(default_factory=list)
     mart_version: str = MART_VERSION
 
     @property
@@ -49,7 +84,7 @@ class TrainingData:
 
     @property
     def labels(self) -> np.ndarray:
-        return self.frame[LABEL].to_numpy(dtype=np.int8)
+        return self.frame[self.label.column].to_numpy(dtype=np.int8)
 
     def fingerprint(self) -> str:
         """A hash of the rows and columns trained on: same data, same fingerprint."""
@@ -61,23 +96,38 @@ class TrainingData:
 
 
 def load_training_examples(
-    connection: duckdb.DuckDBPyConnection, *, start: dt.date | None = None, end: dt.date | None = None
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    label: str = DEFAULT_LABEL,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
 ) -> TrainingData:
-    """Rows of marts.fct_training_examples (optionally trade_date in [start, end]) ordered by date, ticker.
+    """Rows of marts.fct_training_examples whose `label` (a key of `LABELS`) is known (optionally trade_date in
+    [start, end]), ordered by date, ticker; `label_known_date` becomes that label's known date.
 
-    Raises `store.MissingRelationError` (run `dbt build` first) when the mart is missing or empty.
+    Raises `store.MissingRelationError` (run `dbt build` first) when the mart is missing, empty or older than
+    the cross-sectional label and ranks.
     """
+    spec = label_spec(label)
     require_relation(connection, MART_RELATION, BUILD_HINT)
-    conditions, params = [], []
+    columns = set(relation_columns(connection, MART_RELATION))
+    stock, market = feature_columns(connection)
+    missing = sorted({spec.column, spec.known_date_column, *stock} - columns)
+    if missing:
+        raise MissingRelationError(
+            database_file(connection), f"the columns {', '.join(missing[:3])} in {MART_RELATION}", REBUILD_HINT
+        )
+    conditions, params = [f"{spec.column} is not null"], []
     if start is not None:
         conditions.append("trade_date >= ?")
         params.append(start)
     if end is not None:
         conditions.append("trade_date <= ?")
         params.append(end)
-    where = f"where {' and '.join(conditions)}" if conditions else ""
     table = connection.sql(
-        f"select * from {MART_RELATION} {where} order by trade_date, ticker", params=params
+        f"select * exclude (label_known_date), {spec.known_date_column} as label_known_date from {MART_RELATION} "
+        f"where {' and '.join(conditions)} order by trade_date, ticker",
+        params=params,
     ).to_arrow_table()
     release_memory(connection)
     frame = table.to_pandas()
@@ -89,22 +139,43 @@ def load_training_examples(
         )
     for column in ("trade_date", "label_known_date"):
         frame[column] = pd.to_datetime(frame[column])
-    allowed = set(feature_mart_columns(connection)) - set(LABEL_COLUMNS) - set(KEY_COLUMNS) - set(REGIME_COLUMNS)
-    feature_columns = [c for c in frame.columns if c in allowed]
-    frame[feature_columns] = frame[feature_columns].astype("float64")
-    return TrainingData(frame=frame, feature_columns=feature_columns)
+    frame[stock] = frame[stock].astype("float64")
+    return TrainingData(frame=frame, feature_columns=stock, label=spec, market_columns=market)
 
 
-def feature_mart_columns(connection: duckdb.DuckDBPyConnection) -> list[str]:
-    """The columns of the feature marts (`FEATURE_RELATIONS`, those that exist), keys included."""
-    names = [relation.split(".") for relation in FEATURE_RELATIONS]
+def label_spec(label: str) -> LabelSpec:
+    """The `LABELS` entry of `label` (a name such as 'beats_median', or its column such as 'label_up_5d')."""
+    for spec in LABELS.values():
+        if label in (spec.name, spec.column):
+            return spec
+    raise MLError(f"unknown label {label!r}: choose one of {', '.join(LABELS)}")
+
+
+def relation_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The columns of `relation` ('schema.table') in order; empty when it does not exist."""
+    schema, table = relation.split(".")
     rows = connection.execute(
-        "select column_name from information_schema.columns where table_catalog = current_database() and ("
-        + " or ".join("(table_schema = ? and table_name = ?)" for _ in names)
-        + ") order by table_name, ordinal_position",
-        [part for pair in names for part in pair],
+        "select column_name from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def feature_columns(connection: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """(model inputs, market-level features left out), from the feature marts (module docstring): the
+    stock-level features of `marts.fct_features_v1` followed by their ranks within the day, and the features
+    that have no rank (the same for every ticker on a day)."""
+    features = [c for c in relation_columns(connection, FEATURES_RELATION) if c not in KEY_COLUMNS]
+    ranks = [c for c in relation_columns(connection, RANKS_RELATION) if c.endswith(RANK_SUFFIX)]
+    if not features:
+        raise MissingRelationError(database_file(connection), FEATURES_RELATION, BUILD_HINT)
+    if not ranks:
+        raise MissingRelationError(database_file(connection), RANKS_RELATION, REBUILD_HINT)
+    ranked = {c.removesuffix(RANK_SUFFIX) for c in ranks}
+    stock = [c for c in features if c in ranked]
+    market = [c for c in features if c not in ranked]
+    return stock + [f"{c}{RANK_SUFFIX}" for c in stock], market
 
 
 def label_horizon(connection: duckdb.DuckDBPyConnection, label: str = LABEL) -> int:

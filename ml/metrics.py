@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from ml.calibration import expected_calibration_error
@@ -48,7 +49,10 @@ def evaluate(
     tickers: np.ndarray,
     horizon: int,
 ) -> dict[str, float | None]:
-    """AUC, log loss, Brier score, ECE (10 bins), base rate, IC and rank IC of one split."""
+    """AUC (with its standard error, `auc_standard_error`), log loss, Brier score, ECE (10 bins), base rate,
+    IC and rank IC of one split, and
+    `distinct_share`: the median over days of (distinct probabilities / names scored that day), 1 when every
+    stock of a day gets its own probability, near 0 when the model gives the whole day one number."""
     labels = np.asarray(labels)
     clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
     both_classes = len(np.unique(labels)) == 2
@@ -56,8 +60,45 @@ def evaluate(
         "rows": float(len(labels)),
         "base_rate": float(labels.mean()),
         "auc": float(roc_auc_score(labels, probabilities)) if both_classes else None,
+        "auc_se": auc_standard_error(probabilities, labels, dates, horizon) if both_classes else None,
         "log_loss": float(log_loss(labels, clipped, labels=[0, 1])),
         "brier": float(brier_score_loss(labels, probabilities)),
         "ece": float(expected_calibration_error(probabilities, labels, n_bins=10)),
+        "distinct_share": distinct_share(probabilities, dates),
         **information_coefficients(probabilities, forward_returns, dates, tickers, horizon),
     }
+
+
+def auc_standard_error(scores: np.ndarray, labels: np.ndarray, dates: np.ndarray, horizon: int) -> float | None:
+    """Standard error of the pooled AUC that allows for rows of a day (and of neighbouring days, whose
+    `horizon`-day labels overlap) moving together.
+
+    DeLong's placements linearise the AUC: a positive row contributes (its share of negatives scored below it -
+    AUC) / n_positive, a negative row (its share of positives scored above it - AUC) / n_negative (ties count
+    half). The contributions are summed per date, and the variance of their total is the Newey-West long-run
+    variance of that daily series with `horizon - 1` lags (Bartlett weights), as for the IC's t-statistic. On
+    independent rows this is DeLong's standard error; on a label that moves with the market (every stock of
+    a day up together) it is much larger, which is the honest width of a pooled AUC there.
+    """
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    everything = rankdata(scores)
+    placement = np.empty(len(scores))
+    placement[labels] = (everything[labels] - rankdata(scores[labels])) / n_neg
+    placement[~labels] = 1.0 - (everything[~labels] - rankdata(scores[~labels])) / n_pos
+    auc = placement[labels].mean()
+    influence = np.where(labels, (placement - auc) / n_pos, (placement - auc) / n_neg)
+    daily = pd.Series(influence).groupby(pd.Series(dates).to_numpy(), sort=True).sum().to_numpy()
+    max_lag = min(max(horizon - 1, 0), len(daily) - 1)
+    variance = daily @ daily
+    for lag in range(1, max_lag + 1):
+        variance += 2.0 * (1.0 - lag / (max_lag + 1)) * (daily[lag:] @ daily[:-lag])
+    return float(np.sqrt(variance)) if variance > 0 else None
+
+
+def distinct_share(probabilities: np.ndarray, dates: np.ndarray) -> float:
+    """Median over days of the number of distinct probabilities divided by the number of rows of the day."""
+    per_day = pd.DataFrame({"p": probabilities, "date": dates}).groupby("date")["p"].agg(["nunique", "size"])
+    return float((per_day["nunique"] / per_day["size"]).median())

@@ -2,6 +2,7 @@
 
     python -m ml.train                       # the database of $FEATURE_STORE_DB or warehouse/feature_store.duckdb
     python -m ml.train --device cpu --seed 7 --n-features 20
+    python -m ml.train --label up            # label_up_5d instead of the default label_beats_median_5d
 
 Prints progress for each step and ends with a short summary (AUC per split, ECE before/after
 calibration, top features, device, time). Follows the command-line convention of `cli` (exit 0 / 1 / 2 /
@@ -16,6 +17,7 @@ import sys
 
 from cli import Terminal, run_command
 from cli.arguments import add_database_argument, positive_int, seed
+from ml.data import DEFAULT_LABEL, LABELS
 from ml.errors import MLError
 from ml.formatting import number
 from ml.training import TrainSummary, train_model
@@ -31,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--device", choices=("auto", "cpu", "gpu", "cuda"), default="auto", help="LightGBM device (default auto)"
     )
+    parser.add_argument(
+        "--label",
+        choices=tuple(LABELS),
+        default=DEFAULT_LABEL,
+        help=f"what the model predicts (default {DEFAULT_LABEL}): "
+        + "; ".join(f"{name} = {spec.column}" for name, spec in LABELS.items()),
+    )
     parser.add_argument("--n-features", type=positive_int, default=20, metavar="N", help="features to keep (20)")
     parser.add_argument(
         "--calibration",
@@ -44,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
     """The end-of-run table a person reads."""
-    columns = ("split", "rows", "AUC", "log loss", "Brier", "ECE", "IC", "rank IC")
+    columns = ("split", "rows", "AUC", "log loss", "Brier", "ECE", "IC", "rank IC", "NW t", "distinct")
     rows = []
     for name in ("train", "validation", "calibration", "test"):
         values = summary.metrics[name]
@@ -55,12 +64,19 @@ def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
                 *(number(values[key], 3, missing="-") for key in ("auc", "log_loss", "brier", "ece")),
                 number(values["ic"], 4, missing="-"),
                 number(values["rank_ic"], 4, missing="-"),
+                number(values["rank_ic_t"], 2, missing="-"),
+                number(values["distinct_share"], 2, missing="-"),
             )
         )
-    terminal.table(f"model {summary.model_id}", columns, rows, left=("split",))
+    terminal.table(f"model {summary.model_id} (label {summary.label})", columns, rows, left=("split",))
+    terminal.line(
+        "NW t: Newey-West t-statistic of the daily rank IC; distinct: median share of a day's stocks with their "
+        "own probability"
+    )
     test = summary.metrics["test"]
     terminal.line(
-        f"test AUC {number(test['auc'], 3, missing='-')}; ECE before calibration "
+        f"test AUC {number(test['auc'], 3, missing='-')} (standard error {number(test['auc_se'], 3, missing='-')}, "
+        f"clustered by day); ECE before calibration "
         f"{number(summary.ece_before, 3, missing='-')}, after {number(summary.ece_after, 3, missing='-')} "
         "(calibration fitted on the calibration window only)"
     )
@@ -93,6 +109,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
             device=args.device,
             n_features=args.n_features,
             calibration_method=args.calibration,
+            label=args.label,
             report=terminal.say,
         )
     finally:

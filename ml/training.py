@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ml.calibration import ProbabilityCalibrator, expected_calibration_error
-from ml.data import FORWARD_RETURN, LABEL, REGIME, label_horizon, load_training_examples
+from ml.data import DEFAULT_LABEL, FORWARD_RETURN, REGIME, label_horizon, load_training_examples
 from ml.drift import DriftDetector
 from ml.learner import HierarchicalMetaLearner
 from ml.metrics import evaluate
@@ -40,6 +40,10 @@ from ml.splits import purged_splits
 from ml.tuning import candidate_name, choose_params
 
 LIBRARIES = ("lightgbm", "scikit-learn", "scipy", "numpy", "pandas", "duckdb", "dbt-core")
+
+#: Fewest boosting rounds each model keeps (`HierarchicalMetaLearner.min_boost_round`): enough trees that
+#: a model which found little still gives the stocks of a day probabilities of their own (docs/ml.md).
+MIN_BOOST_ROUND = 50
 
 Reporter = Callable[[str], None]
 
@@ -68,6 +72,7 @@ class TrainSummary:
     calibration_chosen: str = "identity"
     calibration_selection: dict | None = None
     stacker: dict = field(default_factory=dict)
+    label: str = "label_beats_median_5d"
 
 
 def _library_versions() -> dict[str, str]:
@@ -88,17 +93,20 @@ def train_model(
     n_features: int = 20,
     correlation_threshold: float = 0.85,
     calibration_method: str = "auto",
+    label: str = DEFAULT_LABEL,
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
     stored at the end, in one transaction); return its summary."""
     started = time.perf_counter()
     report("reading marts.fct_training_examples")
-    data = load_training_examples(connection)
-    horizon = label_horizon(connection)
+    data = load_training_examples(connection, label=label)
+    target = data.label.column
+    horizon = label_horizon(connection, target)
     splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"], horizon=horizon)
     report(
-        f"{len(data.frame):,} examples, {len(data.feature_columns)} features, {horizon}-day label; splits: "
+        f"{len(data.frame):,} examples, {len(data.feature_columns)} stock-level features and ranks (market-level "
+        f"ones only through the regime), label {target} ({horizon} days); splits: "
         + ", ".join(f"{name} {len(split):,} rows ({split.first_date:%Y-%m-%d}..)" for name, split in splits.items())
     )
     train, validation = splits["train"].rows, splits["validation"].rows
@@ -108,17 +116,19 @@ def train_model(
     report("selecting features on the training window")
     selector = FeatureSelector(
         correlation_threshold=correlation_threshold, n_features=n_features, random_state=random_state
-    ).fit(frame.iloc[train][data.feature_columns], frame[LABEL].iloc[train].to_numpy())
+    ).fit(frame.iloc[train][data.feature_columns], frame[target].iloc[train].to_numpy())
     features = selector.get_selected_features()
 
-    inputs, labels = frame[[*features, REGIME]], frame[LABEL].to_numpy()
+    inputs, labels = frame[[*features, REGIME]], frame[target].to_numpy()
 
     def part(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         """Features and the regime column (the learner's inputs), and the labels, of some rows."""
         return inputs.iloc[rows], labels[rows]
 
     x_train, y_train = part(train)
-    learner = HierarchicalMetaLearner(random_state=random_state, device=device, label_horizon=horizon)
+    learner = HierarchicalMetaLearner(
+        random_state=random_state, device=device, label_horizon=horizon, min_boost_round=MIN_BOOST_ROUND
+    )
     report("choosing LightGBM settings by walk-forward cross-validation of the learner on the training window")
     search = choose_params(
         learner,
@@ -233,7 +243,9 @@ def train_model(
             "calibration_method": calibration_method,
             "calibration": {"chosen": calibrator.method_, "selection": evidence},
             "stacker": stacker,
+            "label": target,
             "label_horizon": horizon,
+            "market_features_via_regime_only": data.market_columns,
         },
         library_versions=_library_versions(),
         artifacts=learner.to_dict(),
@@ -272,6 +284,7 @@ def train_model(
         calibration_chosen=calibrator.method_,
         calibration_selection=evidence,
         stacker=stacker,
+        label=target,
     )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from ml.data import FORWARD_RETURN, LABEL, label_horizon, load_training_examples
+from ml.data import FORWARD_RETURN, LABEL, RANK_SUFFIX, label_horizon, load_training_examples
 from ml.edge.reads import read_daily_returns, read_model_metrics, read_signal_edge
 from ml.edge.results import EdgeAnalysis, EdgeSettings
 from ml.edge.statistics import backtest_summary, reliability_table
@@ -64,8 +64,9 @@ def run_edge_analysis(
     pooled, by_ticker = read_signal_edge(connection)
     returns = read_daily_returns(connection, test_first)
     metrics = read_model_metrics(connection, model_id)
-    horizon = label_horizon(connection)
-    data = load_training_examples(connection)
+    label = row["params"].get("label", LABEL)  # models stored before the label was a choice predict label_up_5d
+    horizon = label_horizon(connection, label)
+    data = load_training_examples(connection, label=label)
     frame = data.frame
     model_data_matches = data.fingerprint() == row["data_fingerprint"]
     test = frame[(frame["trade_date"] >= test_first) & (frame["trade_date"] <= test_last)].copy()
@@ -80,7 +81,8 @@ def run_edge_analysis(
     test["model_score"] = model.predict_proba(test, calibrated=False)
     test["model_probability"] = model.calibrator.calibrate(test["model_score"].to_numpy())
 
-    features = data.feature_columns
+    # The stock-level features as the mart holds them: a rank within the day has the same rank IC.
+    features = [column for column in data.feature_columns if not column.endswith(RANK_SUFFIX)]
     report(f"factor view: {len(features)} features over {frame['trade_date'].nunique():,} days, and the model")
 
     def view(rows: pd.DataFrame, columns: list[str]) -> FactorResults:
@@ -105,7 +107,7 @@ def run_edge_analysis(
     benchmark = simulate(signals, returns, top_fraction=1.0, cost_bps=0.0, **common)
     summary = backtest_summary(strategy, gross, benchmark, settings.cost_bps)
 
-    labels = test[LABEL].to_numpy(dtype=float)
+    labels = test[label].to_numpy(dtype=float)
     reliability = pd.concat(
         [
             reliability_table(test[column].to_numpy(), labels, settings.reliability_bins).assign(probability=name)

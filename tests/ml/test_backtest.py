@@ -146,8 +146,8 @@ def test_the_cli_stores_every_table_and_writes_the_report(null_run, tmp_path):
         db_path, "select factor_set, count(*) as n from analysis.factor_summary where run_id = ? group by all", run_id
     )
     assert dict(zip(factor_sets["factor_set"], factor_sets["n"], strict=True)) == {
-        "features_full": 60,  # every feature of the contract
-        "features_test": 60,
+        "features_full": 49,  # every stock-level feature of the contract (the model's inputs but the ranks)
+        "features_test": 49,
         "model": 2,  # calibrated probability and raw score
     }
     assert counts["backtest_summary"] == 3

@@ -18,18 +18,38 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
+    """The other label (--label up), end to end: trained, stored with its label, and the backtest measures
+    the model against that label."""
     db_path = tmp_path / "store.duckdb"
     shutil.copy(null_run[0], db_path)
     before = count(db_path, "ml.models")
     result = run_module(
-        "ml.train", "--db", str(db_path), "--device", "cpu", "--n-features", "8", "--seed", "3", "--calibration", "auto"
+        "ml.train", "--db", str(db_path), "--device", "cpu", "--n-features", "8", "--seed", "3", "--label", "up"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test AUC" in result.stdout and "stored in the ml schema as model" in result.stdout
     assert "calibration: auto chose " in result.stdout and "stacker: " in result.stdout
+    assert "(label label_up_5d)" in result.stdout
     assert count(db_path, "ml.models") == before + 1
-    stored = read(db_path, "select features from ml.models order by created_at desc limit 1")["features"].item()
-    assert len(json.loads(stored)) == 8
+    stored = read(db_path, "select features, params from ml.models order by created_at desc limit 1")
+    assert len(json.loads(stored["features"].item())) == 8
+    assert json.loads(stored["params"].item())["label"] == "label_up_5d"
+    backtest = run_module("ml.backtest", "--db", str(db_path), "--report", str(tmp_path / "report.html"))
+    assert backtest.returncode == 0, backtest.stderr[-3000:]
+    # The reliability table's outcomes are label_up_5d's on the model's test window, not the default label's.
+    observed, first, last = read(
+        db_path,
+        "select sum(rows * observed_rate) / sum(rows) as rate, min(runs.test_first_date) as first_date, "
+        "min(runs.test_last_date) as last_date from analysis.reliability join analysis.runs using (run_id) "
+        "where probability = 'raw' and runs.model_id = (select model_id from ml.models order by created_at desc "
+        "limit 1)",
+    ).iloc[0]
+    rates = read(
+        db_path,
+        "select avg(label_up_5d) as up, avg(label_beats_median_5d) as beats from marts.fct_training_examples "
+        f"where label_up_5d is not null and trade_date between '{first}' and '{last}'",
+    ).iloc[0]
+    assert abs(observed - rates["up"]) < 1e-9 and abs(rates["up"] - rates["beats"]) > 0.01
 
 
 @pytest.mark.parametrize(
@@ -41,6 +61,7 @@ def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
         ("ml.train", "--features", "20"),  # a count is --n-features
         ("ml.train", "--device", "tpu"),
         ("ml.train", "--calibration", "beta"),
+        ("ml.train", "--label", "down"),
         ("ml.backtest", "--top-fraction", "0"),
         ("ml.backtest", "--top-fraction", "1.5"),
         ("ml.backtest", "--cost-bps", "-1"),

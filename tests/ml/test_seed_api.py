@@ -27,11 +27,19 @@ def test_the_plan_runs_as_written_on_the_store(null_run, tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
 
     # From the store: two years of labelled examples, features indexed by trade date, in time order.
-    data = read_job(load_training_examples, db_path, start=pd.Timestamp("2023-01-01"), end=pd.Timestamp("2024-12-31"))
+    # The plan's label is "up in 5 days" (label_up_5d), not the default cross-sectional one.
+    data = read_job(
+        load_training_examples, db_path, label="up", start=pd.Timestamp("2023-01-01"), end=pd.Timestamp("2024-12-31")
+    )
     train_df = data.frame
     X, y = data.features, data.labels
     last_dates = read(db_path, "select distinct trade_date from marts.fct_features order by trade_date desc limit 30")
-    recent = read(db_path, "select * from marts.fct_features where trade_date >= ?", last_dates["trade_date"].min())
+    recent = read(  # the features of the last 30 days with their ranks within the day, as the model reads them
+        db_path,
+        "select * from marts.fct_features join marts.fct_feature_ranks using (ticker, trade_date) "
+        "where trade_date >= ?",
+        last_dates["trade_date"].min(),
+    )
 
     # The plan's two import lines, as written (kept apart, hence the noqa for the import sorter).
     from ml import FeatureSelector, HierarchicalMetaLearner, ProbabilityCalibrator, DriftDetector  # noqa: I001
