@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ml.errors import MLError
-from store import MissingRelationError, database_file, release_memory, require_relation
+from store import MissingRelationError, database_file, relation_columns, release_memory, require_relation
 
 MART_RELATION = "marts.fct_training_examples"
 LABELS_RELATION = "marts.dim_labels"
@@ -73,7 +73,7 @@ class TrainingData:
 
     frame: pd.DataFrame
     feature_columns: list[str]
-    label: LabelSpec = LABELS["up"]
+    label: LabelSpec = LABELS[DEFAULT_LABEL]
     market_columns: list[str] = field(default_factory=list)
     mart_version: str = MART_VERSION
 
@@ -149,17 +149,6 @@ def label_spec(label: str) -> LabelSpec:
         if label in (spec.name, spec.column):
             return spec
     raise MLError(f"unknown label {label!r}: choose one of {', '.join(LABELS)}")
-
-
-def relation_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    """The columns of `relation` ('schema.table') in order; empty when it does not exist."""
-    schema, table = relation.split(".")
-    rows = connection.execute(
-        "select column_name from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def feature_columns(connection: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:

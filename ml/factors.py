@@ -69,6 +69,16 @@ DAILY_COLUMNS = ["factor", "trade_date", "names", "ic", "rank_ic", "top_minus_bo
 QUANTILE_COLUMNS = ["factor", "quantile", "mean_return", "days"]
 
 
+def bartlett_sum(deviations: np.ndarray, lags: int) -> float:
+    """``sum_t d_t^2 + 2 * sum_{l=1}^{L} (1 - l/(L+1)) * sum_t d_t d_{t-l}`` with ``L = min(lags, n - 1)``: n times
+    the Newey-West long-run variance of a mean-zero series ``d`` in time order (Bartlett kernel)."""
+    max_lag = min(int(lags), deviations.size - 1)
+    total = float(deviations @ deviations)
+    for lag in range(1, max_lag + 1):
+        total += 2.0 * (1.0 - lag / (max_lag + 1)) * float(deviations[lag:] @ deviations[:-lag])
+    return total
+
+
 def newey_west_t(values, lags: int) -> float | None:
     """t-statistic of the mean of a series, with a Newey-West (Bartlett kernel) standard error.
 
@@ -101,12 +111,7 @@ def newey_west_t(values, lags: int) -> float | None:
         return None
     mean = series.mean()
     deviations = series - mean
-    max_lag = min(int(lags), n - 1)
-    long_run_variance = deviations @ deviations / n
-    for lag in range(1, max_lag + 1):
-        weight = 1.0 - lag / (max_lag + 1)
-        long_run_variance += 2.0 * weight * (deviations[lag:] @ deviations[:-lag]) / n
-    variance_of_mean = long_run_variance / n
+    variance_of_mean = bartlett_sum(deviations, lags) / n / n
     if not variance_of_mean > 0:
         return None
     return float(mean / np.sqrt(variance_of_mean))

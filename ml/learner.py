@@ -592,22 +592,23 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def _fit_final(
         self, features: np.ndarray, labels: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[lightgbm.Booster, int]:
-        """A model on all of `features`, its rounds picked on `validation` or on the training tail."""
+        """A model on all of `features`, its rounds picked on `validation` or on the training tail, and never
+        fewer than `min_boost_round` (nor more than `num_boost_round`)."""
+        floor = min(self.min_boost_round, self.num_boost_round)
         if self.early_stopping_rounds is None:
             booster, rounds = self._train(features, labels, self.num_boost_round), self.num_boost_round
         elif validation is not None:
             booster = self._train(features, labels, self.num_boost_round, stop=validation)
-            rounds = _best_rounds(booster)
+            rounds = max(_best_rounds(booster), floor)
+            if booster.current_iteration() < rounds:  # stopped before the floor: grow it that far
+                booster = self._train(features, labels, rounds)
         else:
             head = len(features) - max(1, int(round(EARLY_STOPPING_TAIL * len(features))))
             probe = self._train(
                 features[:head], labels[:head], self.num_boost_round, stop=_tail(features, labels, head)
             )
-            rounds = _best_rounds(probe)
+            rounds = max(_best_rounds(probe), floor)
             booster = self._train(features, labels, rounds)
-        floor = min(self.min_boost_round, self.num_boost_round)
-        if rounds < floor:
-            booster, rounds = self._train(features, labels, floor), floor
         # LightGBM ends early, without an error, when no split is left to make.
         rounds = min(rounds, booster.current_iteration())
         return _frozen(booster, rounds), rounds

@@ -15,7 +15,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from ml.calibration import expected_calibration_error
-from ml.factors import factor_analysis
+from ml.factors import bartlett_sum, factor_analysis
 
 
 def information_coefficients(
@@ -91,10 +91,7 @@ def auc_standard_error(scores: np.ndarray, labels: np.ndarray, dates: np.ndarray
     auc = placement[labels].mean()
     influence = np.where(labels, (placement - auc) / n_pos, (placement - auc) / n_neg)
     daily = pd.Series(influence).groupby(pd.Series(dates).to_numpy(), sort=True).sum().to_numpy()
-    max_lag = min(max(horizon - 1, 0), len(daily) - 1)
-    variance = daily @ daily
-    for lag in range(1, max_lag + 1):
-        variance += 2.0 * (1.0 - lag / (max_lag + 1)) * (daily[lag:] @ daily[:-lag])
+    variance = bartlett_sum(daily, max(horizon - 1, 0))  # the daily sums add up to 0: no centring needed
     return float(np.sqrt(variance)) if variance > 0 else None
 
 

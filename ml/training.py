@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ml.calibration import ProbabilityCalibrator, expected_calibration_error
-from ml.data import DEFAULT_LABEL, FORWARD_RETURN, REGIME, label_horizon, load_training_examples
+from ml.data import DEFAULT_LABEL, FORWARD_RETURN, LABELS, REGIME, label_horizon, load_training_examples
 from ml.drift import DriftDetector
 from ml.learner import HierarchicalMetaLearner
 from ml.metrics import evaluate
@@ -72,7 +72,7 @@ class TrainSummary:
     calibration_chosen: str = "identity"
     calibration_selection: dict | None = None
     stacker: dict = field(default_factory=dict)
-    label: str = "label_beats_median_5d"
+    label: str = LABELS[DEFAULT_LABEL].column
 
 
 def _library_versions() -> dict[str, str]:
@@ -145,10 +145,13 @@ def train_model(
     x_val, y_val = part(validation)
     ensemble = learner.train_ensemble(x_train, y_train, X_val=x_val, y_val=y_val)
 
+    # The raw probabilities of every split, predicted once: the calibrator is fitted on one, all are evaluated.
+    blocks = {"train": train, "validation": validation, "calibration": calibration, "test": test}
+    raw = {name: learner.predict(part(rows)[0]) for name, rows in blocks.items()}
+
     report("calibrating probabilities on the calibration window")
-    x_cal, y_cal = part(calibration)
     calibrator = ProbabilityCalibrator(method=calibration_method, window_size=len(calibration), refit_every=None).fit(
-        learner.predict(x_cal), y_cal, dates=frame["trade_date"].iloc[calibration]
+        raw["calibration"], labels[calibration], dates=frame["trade_date"].iloc[calibration]
     )
     evidence = calibrator.selection_
     if evidence is not None:
@@ -159,19 +162,16 @@ def train_model(
 
     report("evaluating every split")
     metrics: dict[str, dict[str, float | None]] = {}
-    for name, rows in (("train", train), ("validation", validation), ("calibration", calibration), ("test", test)):
-        x_part, y_part = part(rows)
-        probabilities = calibrator.calibrate(learner.predict(x_part))
+    for name, rows in blocks.items():
         metrics[name] = evaluate(
-            probabilities,
-            y_part,
+            calibrator.calibrate(raw[name]),
+            labels[rows],
             frame[FORWARD_RETURN].to_numpy()[rows],
             frame["trade_date"].to_numpy()[rows],
             frame["ticker"].to_numpy()[rows],
             horizon,
         )
-    x_test, y_test = part(test)
-    ece_before = float(expected_calibration_error(learner.predict(x_test), y_test, n_bins=10))
+    ece_before = float(expected_calibration_error(raw["test"], labels[test], n_bins=10))
     ece_after = metrics["test"]["ece"]
     metrics["test"]["ece_uncalibrated"] = ece_before
     metrics["cv"] = {f"walk_forward_auc[{key}]": value for key, value in cv_scores.items()}

@@ -185,6 +185,17 @@ def relation_exists(connection: duckdb.DuckDBPyConnection, relation: str) -> boo
     return bool(rows[0][0])
 
 
+def relation_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The columns of `schema.name` in order; empty when it does not exist."""
+    schema, _, name = relation.rpartition(".")
+    rows = connection.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database() order by ordinal_position",
+        [schema or "main", name],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def require_relation(connection: duckdb.DuckDBPyConnection, relation: str, hint: str) -> None:
     """Raise `MissingRelationError(relation, hint)` unless `relation` exists (hint: what to run first)."""
     if not relation_exists(connection, relation):
