@@ -62,6 +62,12 @@ ISOTONIC_MIN_BLOCK_ROWS = 20
 # Fewest held-out rows 'auto' scores candidates on; with fewer it keeps the identity.
 MIN_HOLDOUT_ROWS = 10
 
+# 'auto' chooses only maps that keep the model's order of the rows strictly (`_order_problem`): ranking is the
+# model's job, decided before calibration (as the stacker's weights are bounded at 0); calibration may only
+# rescale. Seen on the synthetic default store: a Platt slope of -4.3 won on the held-out slice by 2 standard
+# errors and turned the model upside down (training-window AUC 0.455); once that was excluded, a binned
+# isotonic map pooled into one flat step and gave every stock of a day the same probability.
+
 # Probabilities of exactly 0 or 1 have an infinite logit; the sigmoid method clips them this far inside.
 _LOGIT_EPS = 1e-6
 # Inverse L2 strength of the Platt fit: weak enough to leave realistic fits alone, strong enough to keep the
@@ -101,7 +107,9 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
     3. a candidate replaces the identity only if its held-out log loss is lower than the identity's by more
        than `selection_margin` standard errors of the row-by-row difference (clustered by date when `dates`
        are given: rows of one day share the market's move and are not independent); among those, the lowest
-       log loss wins;
+       log loss wins; a candidate that would not keep the model's order strictly (a Platt slope that is not
+       positive; an isotonic map with a flat step) is never chosen (it is recorded with 'excluded'), nor kept
+       when its refit on all the rows has that problem;
     4. the chosen method is refitted on all the rows.
 
     With too few rows to choose (a fit part below `min_samples` or with one class, or fewer than
@@ -394,7 +402,14 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             self.method_ = self.selection_["chosen"]
         else:
             self.method_ = self.method
-        for name, value in _fit_map(self.method_, p, y).items():
+        fitted = _fit_map(self.method_, p, y)
+        problem = _order_problem(self.method_, fitted) if self.method == "auto" else None
+        if problem is not None:
+            # Chosen on the earlier part, but its refit on the whole window would reorder or tie the rows.
+            self.selection_["reason"] += f"; refitted on the whole window, {self.method_} was {problem}: identity kept"
+            self.selection_["chosen"] = self.method_ = "identity"
+            fitted = {}
+        for name, value in fitted.items():
             setattr(self, name, value)
         return self
 
@@ -446,8 +461,13 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
 
         losses = {}
         candidates: dict[str, dict[str, float]] = {}
+        excluded: dict[str, str] = {}
         for name in AUTO_CANDIDATES:
-            mapped = _apply_map(name, _fit_map(name, fit_p, fit_y), held_p)
+            fitted = _fit_map(name, fit_p, fit_y)
+            problem = _order_problem(name, fitted)
+            if problem is not None:
+                excluded[name] = problem  # scored and recorded, but never chosen
+            mapped = _apply_map(name, fitted, held_p)
             losses[name] = _row_log_loss(mapped, held_y)
             candidates[name] = {
                 "log_loss": float(losses[name].mean()),
@@ -458,11 +478,14 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             difference = losses["identity"] - losses[name]
             candidates[name]["improvement"] = float(difference.mean())
             candidates[name]["standard_error"] = _standard_error(difference, held_day)
+        for name, problem in excluded.items():
+            candidates[name]["excluded"] = problem
         evidence["candidates"] = candidates
         winners = [
             name
             for name in AUTO_CANDIDATES[1:]
-            if candidates[name]["improvement"] > self.selection_margin * candidates[name]["standard_error"]
+            if name not in excluded
+            and candidates[name]["improvement"] > self.selection_margin * candidates[name]["standard_error"]
             and candidates[name]["improvement"] > 0
         ]
         if not winners:
@@ -709,6 +732,16 @@ def _fit_map(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         "X_thresholds_": np.asarray(isotonic.X_thresholds_, dtype=np.float64),
         "y_thresholds_": np.asarray(isotonic.y_thresholds_, dtype=np.float64),
     }
+
+
+def _order_problem(method: str, fitted: dict[str, Any]) -> str | None:
+    """Why a fitted map would not keep the model's order strictly (None when it does): a Platt slope that is
+    not positive inverts or flattens it; an isotonic map with a flat step ties rows the model ranks apart."""
+    if method == "sigmoid" and not fitted["coef_"] > 0:
+        return "excluded: its slope on logit(p) is not positive, so it would invert or flatten the model's order"
+    if method in ("isotonic", "binned_isotonic") and not (np.diff(fitted["y_thresholds_"]) > 0).all():
+        return "excluded: it has flat steps, so it would give rows the model ranks apart the same probability"
+    return None
 
 
 def _apply_map(method: str, fitted: dict[str, Any], p: np.ndarray) -> np.ndarray:

@@ -419,6 +419,26 @@ def test_auto_replaces_the_identity_when_the_probabilities_are_off_and_improves_
     assert report["ece_after"] < report["ece_before"] / 3
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_auto_never_chooses_a_map_that_inverts_the_models_order(seed: int) -> None:
+    """Predictions that run against the outcomes on the calibration window: Platt would fit a negative slope
+    and win on log loss, turning the model upside down, and isotonic regression would flatten them. 'auto'
+    records both as excluded and keeps the identity: a higher raw probability never gets a lower calibrated
+    one."""
+    q, y, p = calibrated_rows(4000, seed)
+    inverted = 1.0 - q  # the model ranks the rows in the opposite order of their true probability
+    calibrator = ProbabilityCalibrator(refit_every=None).fit(inverted, y)
+    sigmoid = calibrator.selection_["candidates"]["sigmoid"]
+    assert "excluded" in sigmoid and sigmoid["improvement"] > 2 * sigmoid["standard_error"]
+    # Isotonic regression of outcomes that fall as p rises pools into flat steps: excluded too.
+    assert "excluded" in calibrator.selection_["candidates"]["binned_isotonic"]
+    assert calibrator.method_ == "identity"
+    order = np.argsort(inverted)
+    assert (np.diff(calibrator.calibrate(inverted)[order]) >= 0).all()
+    explicit = ProbabilityCalibrator(method="sigmoid", refit_every=None).fit(inverted, y)
+    assert explicit.coef_ < 0  # asked for by name, Platt is fitted as asked
+
+
 def test_auto_with_too_few_rows_to_choose_keeps_the_identity() -> None:
     q, y, _ = calibrated_rows(40, 1, power=3.0)
     calibrator = ProbabilityCalibrator(min_samples=30, refit_every=None).fit(q, y)
