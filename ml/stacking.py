@@ -75,12 +75,14 @@ class NonNegativeLogisticRegression(ClassifierMixin, BaseEstimator):
         rows, columns = inputs.shape
         base_rate = np.clip(labels.mean(), 1e-6, 1 - 1e-6)
         start = np.r_[np.zeros(columns), np.log(base_rate / (1 - base_rate))]
+        negatives = 1.0 - labels
 
         def loss_and_gradient(parameters: np.ndarray) -> tuple[float, np.ndarray]:
             weights, intercept = parameters[:-1], parameters[-1]
             z = inputs @ weights + intercept
-            # -log p(y | z) = -(y * log sigmoid(z) + (1 - y) * log sigmoid(-z)), computed without overflow.
-            loss = -(labels * log_expit(z) + (1 - labels) * log_expit(-z)).mean()
+            # -log p(y | z) = -(y * log sigmoid(z) + (1 - y) * log sigmoid(-z)) = (1 - y) * z - log sigmoid(z),
+            # since log sigmoid(-z) = log sigmoid(z) - z; computed without overflow, one logarithm per row.
+            loss = (negatives * z - log_expit(z)).mean()
             residual = (expit(z) - labels) / rows
             gradient = np.r_[inputs.T @ residual + self.l2 * weights, residual.sum()]
             return float(loss + 0.5 * self.l2 * weights @ weights), gradient

@@ -398,9 +398,37 @@ def test_auto_keeps_the_identity_when_the_probabilities_are_already_calibrated(s
     evidence = calibrator.selection_
     assert evidence["chosen"] == "identity" and "no candidate" in evidence["reason"]
     assert set(evidence["candidates"]) == {"identity", "sigmoid", "binned_isotonic"}
-    # The held-out slice starts at a date boundary: 30% of 100 dates.
-    assert (evidence["fit_rows"], evidence["holdout_rows"]) == (2800, 1200)
-    assert evidence["holdout_first_date"] == str(pd.bdate_range("2024-01-02", periods=100)[70].date())
+    # Rolling origin over four blocks of 25 dates: each block is scored after a fit on all the rows before it.
+    days = pd.bdate_range("2024-01-02", periods=100)
+    assert [(fold["fit_rows"], fold["holdout_rows"]) for fold in evidence["folds"]] == [
+        (1000, 1000),
+        (2000, 1000),
+        (3000, 1000),
+    ]
+    assert [fold["holdout_first_date"] for fold in evidence["folds"]] == [str(days[i].date()) for i in (25, 50, 75)]
+
+
+def drifting_rows(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A calibration window of 100 dates whose model is under-confident on the first half and over-confident
+    on the second (predictions q = p ** power, with power 3 for dates 0-49 and 1/3 after): a map fitted on the
+    early days helps on the second block and hurts on the later ones."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.95, 4000)
+    y = (rng.random(4000) < p).astype(int)
+    power = np.where(np.arange(4000) < 2000, 3.0, 1.0 / 3.0)
+    dates = np.repeat(pd.bdate_range("2024-01-02", periods=100).to_numpy(), 40)
+    return p**power, y, dates
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_auto_keeps_the_identity_when_a_map_helps_on_one_block_and_hurts_on_another(seed: int) -> None:
+    q, y, dates = drifting_rows(seed)
+
+    calibrator = ProbabilityCalibrator(refit_every=None).fit(q, y, dates=dates)
+
+    gains = [fold["improvement"]["sigmoid"] for fold in calibrator.selection_["folds"]]
+    assert gains[0] > 0 and min(gains) < 0  # it helped on the first block scored, and hurt on a later one
+    assert calibrator.method_ == "identity" and "on each of the 3 fold(s)" in calibrator.selection_["reason"]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -440,9 +468,11 @@ def test_auto_never_chooses_a_map_that_inverts_the_models_order(seed: int) -> No
 
 
 def test_auto_with_too_few_rows_to_choose_keeps_the_identity() -> None:
-    q, y, _ = calibrated_rows(40, 1, power=3.0)
+    # 36 rows in four blocks of 9: even the last fold fits on 27 rows, fewer than min_samples.
+    q, y, _ = calibrated_rows(36, 1, power=3.0)
     calibrator = ProbabilityCalibrator(min_samples=30, refit_every=None).fit(q, y)
     assert calibrator.method_ == "identity" and "too few rows" in calibrator.selection_["reason"]
+    assert [fold["fit_rows"] for fold in calibrator.selection_["folds"]] == [9, 18, 27]
     # A held-out slice within one date cannot say how much the days differ.
     q, y, _ = calibrated_rows(400, 2, power=3.0)
     dates = np.repeat(pd.bdate_range("2024-01-02", periods=2).to_numpy(), [300, 100])
@@ -495,7 +525,8 @@ def test_auto_re_chooses_on_each_streaming_refit() -> None:
     for probability, outcome in zip(q, y, strict=True):
         calibrator.add_observation(float(probability), outcome)
     assert calibrator.method_ in ("sigmoid", "binned_isotonic")
-    assert calibrator.selection_["fit_rows"] + calibrator.selection_["holdout_rows"] == 400
+    last_fold = calibrator.selection_["folds"][-1]
+    assert last_fold["fit_rows"] + last_fold["holdout_rows"] == 400
     restored = json_round_trip(calibrator)
     assert restored.method_ == calibrator.method_ and restored.selection_ == calibrator.selection_
 
@@ -509,8 +540,8 @@ def test_dates_must_be_in_order_and_one_per_row() -> None:
         ProbabilityCalibrator().fit(q, y, dates=dates[:99])
     with pytest.raises(InvalidInputError, match="batch fit"):
         ProbabilityCalibrator().fit(dates=dates)
-    with pytest.raises(InvalidInputError, match="holdout_fraction"):
-        ProbabilityCalibrator(holdout_fraction=1.0).fit(q, y)
+    with pytest.raises(InvalidInputError, match="n_folds"):
+        ProbabilityCalibrator(n_folds=0).fit(q, y)
 
 
 def test_a_version_1_state_loads_with_its_method_and_clipped_outputs() -> None:
@@ -519,12 +550,26 @@ def test_a_version_1_state_loads_with_its_method_and_clipped_outputs() -> None:
     state["format"] = "ProbabilityCalibrator/1"
     for key in ("method_used", "selection"):
         del state[key]
-    for key in ("holdout_fraction", "selection_margin"):
+    for key in ("n_folds", "selection_margin"):
         del state["params"][key]
     state["y_thresholds"][0], state["y_thresholds"][-1] = 0.0, 1.0
 
     restored = ProbabilityCalibrator.from_dict(state)
 
     assert restored.method_ == "isotonic" and restored.selection_ is None
-    assert (restored.holdout_fraction, restored.selection_margin) == (0.3, 2.0)
+    assert (restored.n_folds, restored.selection_margin) == (3, 2.0)
     assert restored.calibrate(0.0) == OUTPUT_EPS and restored.calibrate(1.0) == 1 - OUTPUT_EPS
+
+
+def test_a_version_2_state_loads_with_its_map_and_the_default_folds() -> None:
+    q, y = miscalibrated(300, seed=19)
+    calibrator = ProbabilityCalibrator(method="sigmoid", refit_every=None).fit(q, y)
+    state = calibrator.to_dict()
+    state["format"] = "ProbabilityCalibrator/2"
+    del state["params"]["n_folds"]
+    state["params"]["holdout_fraction"] = 0.3
+
+    restored = ProbabilityCalibrator.from_dict(state)
+
+    assert restored.n_folds == 3 and restored.method_ == "sigmoid"
+    np.testing.assert_array_equal(restored.calibrate(q), calibrator.calibrate(q))
