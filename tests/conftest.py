@@ -5,9 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import MARKET_DIR, SP500_DIR, dbt_build, run_job
+
+from ingest import jobs
 
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A DuckDB file path that does not exist yet."""
     return tmp_path / "warehouse" / "test.duckdb"
+
+
+@pytest.fixture(scope="session")
+def real_store(tmp_path_factory):
+    """The shared real data (379 S&P 500 stocks + index/ETF/VIX/10Y series) built by dbt."""
+    if not SP500_DIR.is_dir() or not MARKET_DIR.is_dir():
+        pytest.skip("../shared/data is not present")
+    folder = tmp_path_factory.mktemp("real_store")
+    db_path = folder / "store.duckdb"
+    run_job(jobs.ingest_files, db_path, [str(SP500_DIR), str(MARKET_DIR)])
+    result = dbt_build(db_path, folder)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return db_path

@@ -1,5 +1,5 @@
-"""Shared feature-store fixtures: a synthetic store and (when ../shared/data exists) a real one, each
-ingested and built by `dbt build` once per test session. Tests only read them."""
+"""Shared feature-store fixtures: a synthetic store (and its truncated copy) ingested and built by `dbt build`
+once per test session; the real one (`real_store`) is in tests/conftest.py. Tests only read them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 
 import duckdb
 import pytest
-from helpers import MARKET_DIR, SP500_DIR, TRUNCATION_CUTOFF, dbt_build, run_job
+from helpers import TRUNCATION_CUTOFF, dbt_build, run_job
 
 from ingest import jobs
 
@@ -21,19 +21,6 @@ def synthetic_store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synthetic_store")
     db_path = folder / "store.duckdb"
     run_job(jobs.ingest_synthetic, db_path, seed=7, years=3, n_tickers=30, end=SYNTHETIC_END)
-    result = dbt_build(db_path, folder)
-    assert result.returncode == 0, result.stdout[-4000:]
-    return db_path
-
-
-@pytest.fixture(scope="session")
-def real_store(tmp_path_factory):
-    """The shared real data (379 S&P 500 stocks + index/ETF/VIX/10Y series) built by dbt."""
-    if not SP500_DIR.is_dir() or not MARKET_DIR.is_dir():
-        pytest.skip("../shared/data is not present")
-    folder = tmp_path_factory.mktemp("real_store")
-    db_path = folder / "store.duckdb"
-    run_job(jobs.ingest_files, db_path, [str(SP500_DIR), str(MARKET_DIR)])
     result = dbt_build(db_path, folder)
     assert result.returncode == 0, result.stdout[-4000:]
     return db_path
