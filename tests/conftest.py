@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,24 @@ from helpers import MARKET_DIR, SP500_DIR, dbt_build, run_job
 
 from ingest import jobs
 
+SYNTHETIC_END = dt.date(2024, 12, 31)
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A DuckDB file path that does not exist yet."""
     return tmp_path / "warehouse" / "test.duckdb"
+
+
+@pytest.fixture(scope="session")
+def synthetic_store(tmp_path_factory):
+    """A synthetic market (seed 7, 30 equities + ETFs + cross-asset series, 3 years) built by dbt."""
+    folder = tmp_path_factory.mktemp("synthetic_store")
+    db_path = folder / "store.duckdb"
+    run_job(jobs.ingest_synthetic, db_path, seed=7, years=3, n_tickers=30, end=SYNTHETIC_END)
+    result = dbt_build(db_path, folder)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return db_path
 
 
 @pytest.fixture(scope="session")

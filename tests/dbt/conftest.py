@@ -1,29 +1,13 @@
-"""Shared feature-store fixtures: a synthetic store (and its truncated copy) ingested and built by `dbt build`
-once per test session; the real one (`real_store`) is in tests/conftest.py. Tests only read them."""
+"""The synthetic store truncated at a date and rebuilt, for the point-in-time tests; the stores it derives from
+(`synthetic_store`, `real_store`) are in tests/conftest.py. Tests only read them."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 
 import duckdb
 import pytest
-from helpers import TRUNCATION_CUTOFF, dbt_build, run_job
-
-from ingest import jobs
-
-SYNTHETIC_END = dt.date(2024, 12, 31)
-
-
-@pytest.fixture(scope="session")
-def synthetic_store(tmp_path_factory):
-    """A synthetic market (seed 7, 30 equities + ETFs + cross-asset series, 3 years) built by dbt."""
-    folder = tmp_path_factory.mktemp("synthetic_store")
-    db_path = folder / "store.duckdb"
-    run_job(jobs.ingest_synthetic, db_path, seed=7, years=3, n_tickers=30, end=SYNTHETIC_END)
-    result = dbt_build(db_path, folder)
-    assert result.returncode == 0, result.stdout[-4000:]
-    return db_path
+from helpers import TRUNCATION_CUTOFF, dbt_build
 
 
 @pytest.fixture(scope="session")
