@@ -173,6 +173,16 @@ def ingest_yahoo(
                 progress=lambda stage, done, total: update(done, total),
                 **options,
             )
+        if fetched.failed_tickers and fetched.prices.empty:
+            # Nothing came back and something failed: a network or Yahoo outage, not a quiet day. The run is
+            # recorded as failed (and the command exits 1), so a daily routine stops here instead of scoring
+            # yesterday's data as today's.
+            ticker, message = sorted(fetched.failed_tickers.items())[0]
+            raise SourceError(
+                f"Yahoo Finance: no ticker returned data and {len(fetched.failed_tickers)} of {len(chosen)} failed "
+                f"after retries (e.g. {ticker}: {message}); nothing was loaded: check the connection (or wait out "
+                "Yahoo's rate limit) and run again."
+            )
         notes = [f"{fetched.requests_made} request(s), {fetched.retries} retried after rate limiting"]
         readjusted = readjusted_tickers(fetched.prices, {t: v for t, v in stored.items() if t in set(chosen)})
         if readjusted:

@@ -11,7 +11,7 @@ from helpers import run_job
 from yahoo_fakes import FakeTicker, FakeYahoo, earnings_dates, history
 
 from ingest import jobs
-from ingest.errors import UnknownTickerError
+from ingest.errors import SourceError, UnknownTickerError
 
 D = dt.date
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"]
@@ -67,6 +67,26 @@ def test_yahoo_empty_ticker_is_reported_in_the_notes(db_path):
         client=client,
     )
     assert any("no data for 1 ticker(s): HOOD" in note for note in summary.notes)
+
+
+def test_a_yahoo_run_where_every_ticker_failed_is_a_failed_run(db_path):
+    """An outage is not a quiet day: the job raises (the command exits 1 with that sentence) and the run is
+    recorded as failed, with nothing loaded; a run where some tickers failed still loads the others."""
+    errors = {"AAPL": "ConnectionError('Connection reset by peer')", "SPY": "ConnectionError('timed out')"}
+    with pytest.raises(SourceError, match=r"no ticker returned data and 2 of 2 failed .* AAPL: ConnectionError"):
+        run_job(jobs.ingest_yahoo, db_path, tickers=["AAPL", "SPY"], end=D(2024, 1, 8), client=FakeYahoo(errors=errors))
+    assert count(db_path, "select status, rows_loaded from raw.ingest_runs") == [("failed", None)]
+    assert count(db_path, "select count(*) from raw.prices") == [(0,)]
+
+    summary = run_job(
+        jobs.ingest_yahoo,
+        db_path,
+        tickers=["AAPL", "SPY"],
+        end=D(2024, 1, 8),
+        include_events=False,
+        client=FakeYahoo({"SPY": history(DAYS)}, errors={"AAPL": errors["AAPL"]}),
+    )
+    assert summary.rows_loaded == 5 and any("failed after retries: AAPL" in note for note in summary.notes)
 
 
 def test_unknown_ticker_is_refused_unless_allowed(db_path):
