@@ -473,8 +473,9 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 if problem is not None:
                     excluded.setdefault(name, f"{problem} (fit on the {start} rows before block {len(folds)})")
                 mapped[name].append(_apply_map(name, fitted, p[held]))
+            identity_loss = _row_log_loss(mapped["identity"][-1], y[held])
             for name in AUTO_CANDIDATES[1:]:
-                gain = _row_log_loss(p[held], y[held]) - _row_log_loss(mapped[name][-1], y[held])
+                gain = identity_loss - _row_log_loss(mapped[name][-1], y[held])
                 fold["improvement"][name] = float(gain.mean())
         evidence["folds"] = folds
         if not held_rows:

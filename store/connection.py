@@ -175,14 +175,8 @@ def database_file(connection: duckdb.DuckDBPyConnection) -> str:
 
 
 def relation_exists(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    """Whether `schema.name` is a table or view of the open database."""
-    schema, _, name = relation.rpartition(".")
-    rows = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database()",
-        [schema or "main", name],
-    ).fetchall()
-    return bool(rows[0][0])
+    """Whether `schema.name` is a table or view of the open database (every one has a column)."""
+    return bool(relation_columns(connection, relation))
 
 
 def relation_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:

@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from store.connection import connect, relation_columns, require_relation
 from store.errors import StoreError
@@ -228,9 +230,9 @@ class FeatureStore:
         relations = self._feature_relations()
         select = ["base.ticker", "base.trade_date"]
         joins = []
+        aliases = {self._features: "base", RANKS: "ranks", REGIMES: "regimes"}
         for name in names:
-            alias = {self._features: "base", RANKS: "ranks", REGIMES: "regimes"}[relations[name]]
-            select.append(f"{alias}.{_quote(name)}")
+            select.append(f"{aliases[relations[name]]}.{_quote(name)}")
         needed = {relations[name] for name in names}
         if RANKS in needed:
             joins.append(
@@ -264,11 +266,7 @@ def _entity_table(entities: Any, timestamp_column: str) -> pa.Table:
     elif hasattr(entities, "to_arrow") and type(entities).__module__.startswith("polars"):
         table = entities.to_arrow()
     else:
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - pandas is a dependency
-            pd = None
-        if pd is None or not isinstance(entities, pd.DataFrame):
+        if not isinstance(entities, pd.DataFrame):
             raise FeatureRequestError(
                 "FeatureStore: entities must be a Polars or pandas DataFrame or an Arrow table; got "
                 f"{type(entities).__name__}."
@@ -297,8 +295,6 @@ def _entity_table(entities: Any, timestamp_column: str) -> pa.Table:
 def _cutoff_dates(column: pa.ChunkedArray) -> pa.Array:
     """The last trade date whose close each row may see: the date itself for dates; for timestamps, the date
     in New York time when the time is after the 16:00 close, else the day before."""
-    import pyarrow.compute as pc
-
     kind = column.type
     if pa.types.is_date(kind):
         return pc.cast(column, pa.date32()).combine_chunks()
