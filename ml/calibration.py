@@ -49,8 +49,10 @@ AUTO_CANDIDATES = ("identity", "sigmoid", "binned_isotonic")
 # Version 2 added 'auto', 'identity', 'binned_isotonic', `holdout_fraction`, `selection_margin`, the method in
 # use and the evidence of the choice; version 3 replaced `holdout_fraction` (one held-out slice) by `n_folds`
 # (rolling origin). Older states still load (with the current defaults of the parameters they lack).
-STATE_FORMAT = "ProbabilityCalibrator/3"
-OLDER_STATE_FORMATS = ("ProbabilityCalibrator/1", "ProbabilityCalibrator/2")
+# Version 4 added the date of each streaming observation (optional), which streaming 'auto' fits use as batch
+# fits do.
+STATE_FORMAT = "ProbabilityCalibrator/4"
+OLDER_STATE_FORMATS = ("ProbabilityCalibrator/1", "ProbabilityCalibrator/2", "ProbabilityCalibrator/3")
 
 # Every calibrated output lies in [OUTPUT_EPS, 1 - OUTPUT_EPS]: a probability of exactly 0 or 1 claims
 # certainty no 5-day stock move deserves, and makes the log loss of one wrong call infinite.
@@ -85,10 +87,12 @@ _PLATT_C = 1e3
 
 @dataclass
 class _Stream:
-    """What streaming has recorded: the window of resolved pairs, the pending predictions and the counters."""
+    """What streaming has recorded: the window of resolved (probability, outcome, date or None) triples, the
+    pending predictions with their dates, and the counters."""
 
     window: deque
     pending: dict[int, float] = field(default_factory=dict)
+    pending_dates: dict[int, str] = field(default_factory=dict)
     next_id: int = 0
     n_resolved: int = 0
     automatic_fits: int = 0
@@ -137,6 +141,8 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
       every `refit_every` further resolutions. `fit()` without arguments fits on the window at any time.
       An automatic refit replaces whatever was fitted before, a batch fit included; `refit_every=None` turns
       automatic refits off.
+      `add_observation(..., date=d)` records the prediction's date (an ISO date); when every pair in the window
+      has one, a fit on the window sorts it by date (stably) and uses the dates as `fit(..., dates=)` does.
 
     With fewer than `min_samples` observations, or outcomes of a single class, there is nothing to learn
     from: the fitted calibrator passes probabilities through unchanged, sets `is_passthrough_` and logs a
@@ -214,7 +220,9 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------------------- streaming
 
-    def add_observation(self, raw_prob: float, actual_outcome: int | bool | None = None, *, observation_id=None) -> int:
+    def add_observation(
+        self, raw_prob: float, actual_outcome: int | bool | None = None, *, observation_id=None, date=None
+    ) -> int:
         """Record a prediction, or the outcome of one, and return the observation's id.
 
         Parameters
@@ -227,6 +235,9 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             this `raw_prob`; with none pending, it is a new observation, resolved at once.
         observation_id : int, optional
             The id an earlier call returned, to resolve that observation.
+        date : date or ISO date string, optional
+            The date the prediction was made for. Kept with a pending prediction (its resolution keeps it unless
+            it gives one) and with a resolved pair; see `fit`.
 
         Returns
         -------
@@ -248,6 +259,7 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 f"shape {np.shape(raw_prob)}; call it once per prediction, or use fit(probabilities, outcomes)."
             )
         probability = float(check_probabilities(raw_prob, self, "raw_prob")[0])
+        day = _iso_date(date)
         stream = self._stream()
         if actual_outcome is None:
             if observation_id is not None:
@@ -258,6 +270,8 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             identifier = stream.next_id
             stream.next_id += 1
             stream.pending[identifier] = probability
+            if day is not None:
+                stream.pending_dates[identifier] = day
             return identifier
 
         outcome = int(check_binary_labels([actual_outcome], 1, self, "actual_outcome")[0])
@@ -270,7 +284,8 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 identifier = stream.next_id
                 stream.next_id += 1
         stream.pending.pop(identifier, None)
-        stream.window.append((probability, outcome))
+        recorded = stream.pending_dates.pop(identifier, None)
+        stream.window.append((probability, outcome, day if day is not None else recorded))
         stream.n_resolved += 1
         self._refit_if_due(stream)
         return identifier
@@ -311,17 +326,22 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
     @property
     def observations(self) -> list[tuple[float, int]]:
         """The window of resolved (probability, outcome) pairs, oldest first (a copy)."""
-        return list(self._stream().window)
+        return [(probability, outcome) for probability, outcome, _ in self._stream().window]
+
+    @property
+    def observation_dates(self) -> list[str | None]:
+        """The date of each pair of the window (ISO, None where not given), aligned with `observations`."""
+        return [day for _, _, day in self._stream().window]
 
     @property
     def raw_scores(self) -> list[float]:
         """The resolved raw probabilities in the window, oldest first (a copy)."""
-        return [probability for probability, _ in self._stream().window]
+        return [probability for probability, _, _ in self._stream().window]
 
     @property
     def outcomes(self) -> list[int]:
         """The outcomes of the window, aligned with `raw_scores` (a copy)."""
-        return [outcome for _, outcome in self._stream().window]
+        return [outcome for _, outcome, _ in self._stream().window]
 
     @property
     def pending(self) -> dict[int, float]:
@@ -357,10 +377,11 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             Realised outcomes, aligned with `probabilities`.
             Give both for a batch fit (the streaming window is then not used, nor changed); give neither to
             fit on the streaming window (the resolved observations added with `add_observation`, in the order
-            they were resolved).
+            they were resolved; sorted by date when every pair has one).
         dates : array-like of dates, optional
             (batch fit only) The date of each row, non-decreasing. 'auto' then cuts its blocks at date
             boundaries and clusters the standard error of its comparison by date. Other methods ignore it.
+            A fit on the window uses the observations' own dates when every pair has one.
 
         Returns
         -------
@@ -383,9 +404,12 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                     "ProbabilityCalibrator.fit: dates= goes with a batch fit (probabilities and outcomes); the "
                     "streaming window is in the order its outcomes were resolved."
                 )
-            pairs = list(self._stream().window)
-            p = np.array([pair[0] for pair in pairs], dtype=np.float64)
-            y = np.array([pair[1] for pair in pairs], dtype=np.int64)
+            triples = list(self._stream().window)
+            if triples and all(day is not None for _, _, day in triples):
+                triples.sort(key=lambda triple: triple[2])  # stable: the resolution order within a date
+                dates = [day for _, _, day in triples]
+            p = np.array([triple[0] for triple in triples], dtype=np.float64)
+            y = np.array([triple[1] for triple in triples], dtype=np.int64)
         else:
             p, y = check_probability_outcome_pairs(probabilities, outcomes, self)
         day = None if dates is None else _check_dates(dates, p.size)
@@ -582,8 +606,13 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 "n_folds": int(self.n_folds),
                 "selection_margin": float(self.selection_margin),
             },
-            "observations": [[p, y] for p, y in stream.window],
-            "pending": [[identifier, p] for identifier, p in stream.pending.items()],
+            "observations": [[p, y] if day is None else [p, y, day] for p, y, day in stream.window],
+            "pending": [
+                [identifier, p]
+                if identifier not in stream.pending_dates
+                else [identifier, p, stream.pending_dates[identifier]]
+                for identifier, p in stream.pending.items()
+            ],
             "next_id": stream.next_id,
             "n_resolved": stream.n_resolved,
             "automatic_fits": stream.automatic_fits,
@@ -626,9 +655,11 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             calibrator = cls(**params)
             calibrator._check_params()
             stream = calibrator._stream()
-            for p, y in state["observations"]:
-                stream.window.append((float(p), int(y)))
-            stream.pending = {int(identifier): float(p) for identifier, p in state.get("pending", [])}
+            for p, y, *day in state["observations"]:
+                stream.window.append((float(p), int(y), day[0] if day else None))
+            pending = state.get("pending", [])
+            stream.pending = {int(entry[0]): float(entry[1]) for entry in pending}
+            stream.pending_dates = {int(entry[0]): entry[2] for entry in pending if len(entry) > 2}
             stream.next_id = int(state.get("next_id", max(stream.pending, default=-1) + 1))
             stream.n_resolved = int(state.get("n_resolved", len(stream.window)))
             stream.automatic_fits = int(state.get("automatic_fits", 0))
@@ -821,6 +852,18 @@ def _check_dates(dates: Any, rows: int) -> np.ndarray:
             "calibration rows by date."
         )
     return day
+
+
+def _iso_date(date: Any) -> str | None:
+    """`date` (a date, timestamp or ISO string) as 'YYYY-MM-DD', or None."""
+    if date is None:
+        return None
+    try:
+        return pd.Timestamp(date).date().isoformat()
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(
+            f"ProbabilityCalibrator.add_observation: date must be a date or an ISO date string, got {date!r}."
+        ) from error
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -573,3 +573,27 @@ def test_a_version_2_state_loads_with_its_map_and_the_default_folds() -> None:
 
     assert restored.n_folds == 3 and restored.method_ == "sigmoid"
     np.testing.assert_array_equal(restored.calibrate(q), calibrator.calibrate(q))
+
+
+def test_dated_streaming_observations_fit_as_a_batch_fit_with_those_dates() -> None:
+    q, y = miscalibrated(1200, seed=21)
+    days = np.repeat(pd.bdate_range("2024-01-02", periods=40).strftime("%Y-%m-%d").to_numpy(), 30)
+    streaming = ProbabilityCalibrator(window_size=1200, min_samples=200, refit_every=None)
+    # Predictions are recorded by day; outcomes arrive in another order within the window (the fit sorts by date).
+    ids = [streaming.add_observation(float(p), date=day) for p, day in zip(q, days, strict=True)]
+    order = np.random.default_rng(3).permutation(q.size)
+    for position in order:
+        streaming.add_observation(float(q[position]), int(y[position]), observation_id=ids[position])
+    streaming.fit()
+    by_date = np.argsort(np.asarray(streaming.observation_dates), kind="stable")
+    window = np.asarray(streaming.observations)[by_date]
+    batch = ProbabilityCalibrator(min_samples=200).fit(window[:, 0], window[:, 1].astype(int), dates=days)
+    assert streaming.selection_ == batch.selection_
+    assert streaming.selection_["folds"][0]["holdout_first_date"] is not None  # blocks were cut by date
+    probe = np.linspace(0.01, 0.99, 99)
+    np.testing.assert_array_equal(streaming.calibrate(probe), batch.calibrate(probe))
+    restored = json_round_trip(streaming)
+    assert restored.observation_dates == streaming.observation_dates
+    restored_pending = ProbabilityCalibrator(refit_every=None)
+    restored_pending.add_observation(0.4, date="2024-03-01")
+    assert json_round_trip(restored_pending).to_dict()["pending"] == [[0, 0.4, "2024-03-01"]]

@@ -98,7 +98,7 @@ def test_load_rejects_other_files(detector: DriftDetector, tmp_path) -> None:
     with pytest.raises(StateError, match="is not JSON text"):
         DriftDetector.load(tmp_path / "broken.json")
     path = detector.save(tmp_path / "drift.json")
-    with pytest.raises(StateError, match=r"ProbabilityCalibrator.to_dict \(format 'ProbabilityCalibrator/3'\), got "):
+    with pytest.raises(StateError, match=r"ProbabilityCalibrator.to_dict \(format 'ProbabilityCalibrator/4'\), got "):
         ProbabilityCalibrator.load(path)
     with pytest.raises(FileNotFoundError):
         DriftDetector.load(tmp_path / "missing.json")
