@@ -2,6 +2,7 @@
 
     python3 tasks.py pipeline   # create/reuse .venv, ingest the synthetic market, dbt build, train, backtest
     python3 tasks.py test       # create/reuse .venv, lint (ruff, sqlfluff) and run every test
+    python3 tasks.py daily      # the daily routine on the synthetic market: ingest, dbt build, python -m ml.daily
 
 The virtual environment lives in `.venv/` and is rebuilt only when `pyproject.toml` or
 `constraints.txt` change (a stamp file records their hash). Dependencies are installed with
@@ -82,6 +83,20 @@ def pipeline(extra: list[str]) -> int:
     return 0
 
 
+def daily(extra: list[str]) -> int:
+    """The daily routine on the built-in source (after `pipeline` trained a model): ingest the synthetic market,
+    build what is new (`dbt build`, incremental), then score its latest day (`python -m ml.daily --date latest`:
+    the synthetic market ends on a fixed date, so there is no clock to check it against)."""
+    ensure_venv()
+    _say("ingest: synthetic market")
+    _run(PYTHON, "-m", "ingest", "synthetic", *extra)
+    _say("dbt build")
+    _run(BIN / "dbt", "build", "--profiles-dir", ROOT, "--project-dir", ROOT)
+    _say("python -m ml.daily --date latest")
+    _run(PYTHON, "-m", "ml.daily", "--date", "latest")
+    return 0
+
+
 def test(extra: list[str]) -> int:
     """Lint Python (ruff) and SQL (sqlfluff), then run pytest; 'no tests collected' is not a failure."""
     ensure_venv()
@@ -120,7 +135,7 @@ def lock(_extra: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"pipeline": pipeline, "test": test, "lock": lock}
+COMMANDS = {"pipeline": pipeline, "test": test, "daily": daily, "lock": lock}
 
 
 def main(argv: list[str]) -> int:

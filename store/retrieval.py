@@ -107,6 +107,11 @@ class FeatureStore:
 
     # ------------------------------------------------------------------ what there is
 
+    @property
+    def features_relation(self) -> str:
+        """The relation features are read from (`marts.fct_features` or `marts.fct_features_v<version>`)."""
+        return self._features
+
     def list_features(self) -> list[str]:
         """Every feature name the store can return, in mart order: features, their ranks, the regime columns."""
         return list(self._feature_relations())

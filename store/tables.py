@@ -7,7 +7,9 @@ dbt owns the schemas it builds (staging, intermediate, marts, seeds); Python own
   `rejects` (quarantined input rows with the rule they broke), and the run log: `ingest_runs`,
   `ingest_run_datasets`, `ingest_files`, `validation_results`.
 - `ml` (written by `python -m ml.train`): `models`, `metrics`, `feature_importance`, `selected_features`,
-  `calibrators`, `drift_baselines`.
+  `calibrators`, `drift_baselines`, `tuning`; and by `python -m ml.daily`: `predictions` (each day's scores
+  and, once known, their outcomes), `live_calibration` (the live calibrator of each model as of each day),
+  `live_performance` (rolling live metrics as of each day) and `daily_runs`.
 - `analysis` (written by `python -m ml.backtest`): `runs`, `verdicts`, `signal_edge`, `factor_summary`,
   `factor_daily`, `factor_quantiles`, `backtest_daily`, `backtest_tranches`, `backtest_summary`, `reliability`.
 
@@ -252,6 +254,64 @@ create table if not exists ml.drift_baselines (
     feature varchar not null,
     baseline varchar not null,
     primary key (model_id, feature)
+);
+create table if not exists ml.predictions (
+    model_id varchar not null,
+    trade_date date not null,
+    ticker varchar not null,
+    regime_id integer,
+    raw_probability double not null,
+    calibrated_probability double not null,
+    rank_in_day integer not null,
+    names_in_day integer not null,
+    observation_id bigint not null,
+    scored_at timestamp not null,
+    label_known_date date,
+    outcome integer,
+    outcome_return double,
+    resolved_on date,
+    primary key (model_id, trade_date, ticker)
+);
+create table if not exists ml.live_calibration (
+    model_id varchar not null,
+    as_of_date date not null,
+    method varchar not null,
+    window_rows bigint not null,
+    pending_rows bigint not null,
+    resolved_total bigint not null,
+    automatic_fits integer not null,
+    refitted boolean not null,
+    state varchar not null,
+    primary key (model_id, as_of_date)
+);
+create table if not exists ml.live_performance (
+    model_id varchar not null,
+    as_of_date date not null,
+    window_days integer not null,
+    first_trade_date date,
+    last_trade_date date,
+    rows bigint not null,
+    base_rate double,
+    auc double,
+    auc_se double,
+    rank_ic double,
+    rank_ic_t double,
+    top_decile_hit_rate double,
+    top_decile_rows bigint,
+    ece double,
+    log_loss double,
+    primary key (model_id, as_of_date)
+);
+create table if not exists ml.daily_runs (
+    run_date date primary key,
+    model_id varchar not null,
+    mode varchar not null,
+    started_at timestamp not null,
+    finished_at timestamp not null,
+    scored bigint not null,
+    resolved bigint not null,
+    calibration_method varchar not null,
+    seconds double not null
 );
 """
 

@@ -5,6 +5,7 @@ per session and shared by the training and the backtest tests."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pytest
 from helpers import dbt_build, run_job
@@ -34,3 +35,13 @@ def signal_run(tmp_path_factory):
     """(db_path, TrainSummary) on the market with the planted close-location signal (signal 1)."""
     db_path = build_store(tmp_path_factory, "signal", 1.0)
     return db_path, run_job(train_model, db_path, random_state=7, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def daily_model_store(synthetic_store, tmp_path_factory):
+    """A copy of the shared small synthetic store (30 equities, 3 years) with a model trained on it, for the
+    daily routine's tests (each copies it again before writing)."""
+    db_path = tmp_path_factory.mktemp("daily_model") / "store.duckdb"
+    shutil.copy(synthetic_store, db_path)
+    summary = run_job(train_model, db_path, random_state=7, device="cpu", n_features=10)
+    return db_path, summary

@@ -1,0 +1,78 @@
+"""Live performance of a model: its resolved predictions of the last `WINDOW_DAYS` trade dates, as of a day.
+
+Per (model, day) in `ml.live_performance`: the rows and dates of the window, the base rate, the AUC of the
+calibrated probability (with its standard error clustered by day), the mean daily rank IC against the
+realised forward return with its Newey-West t (`ml.metrics`, the same code as training and the edge
+analysis), the hit rate of the top decile (the share of outcomes = 1 among each day's highest-ranked tenth)
+and the ECE and log loss. Only outcomes resolved by the day count: the window never reaches past what the
+run could know.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+
+from ml.metrics import evaluate
+
+#: Trade dates of resolved predictions the rolling window holds (about three months).
+WINDOW_DAYS = 60
+#: A day's top decile: the ranks up to ceil(names / 10).
+TOP_FRACTION = 0.1
+
+
+def record_live_performance(
+    connection: duckdb.DuckDBPyConnection, model_id: str, day: dt.date, horizon: int
+) -> dict[str, float | None] | None:
+    """Compute and store the model's live metrics as of `day`; None (nothing stored) before any outcome."""
+    frame = connection.execute(
+        """
+        with window_dates as (
+            select distinct trade_date from ml.predictions
+            where model_id = ? and resolved_on <= ?
+            order by trade_date desc limit ?
+        )
+        select trade_date, ticker, calibrated_probability, outcome, outcome_return, rank_in_day, names_in_day
+        from ml.predictions
+        where model_id = ? and resolved_on <= ? and trade_date in (select trade_date from window_dates)
+        order by trade_date, ticker
+        """,
+        [model_id, day, WINDOW_DAYS, model_id, day],
+    ).df()
+    if frame.empty:
+        return None
+    metrics = evaluate(
+        frame["calibrated_probability"].to_numpy(),
+        frame["outcome"].to_numpy(),
+        frame["outcome_return"].to_numpy(dtype=float),
+        frame["trade_date"].to_numpy(),
+        frame["ticker"].to_numpy(),
+        horizon,
+    )
+    top = frame["rank_in_day"].to_numpy() <= np.ceil(frame["names_in_day"].to_numpy() * TOP_FRACTION)
+    metrics["top_decile_hit_rate"] = float(frame["outcome"].to_numpy()[top].mean()) if top.any() else None
+    metrics["top_decile_rows"] = int(top.sum())
+    dates = frame["trade_date"]
+    connection.execute(
+        "insert into ml.live_performance values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            model_id,
+            day,
+            int(dates.nunique()),
+            dates.min(),
+            dates.max(),
+            len(frame),
+            metrics["base_rate"],
+            metrics["auc"],
+            metrics["auc_se"],
+            metrics["rank_ic"],
+            metrics["rank_ic_t"],
+            metrics["top_decile_hit_rate"],
+            metrics["top_decile_rows"],
+            metrics["ece"],
+            metrics["log_loss"],
+        ],
+    )
+    return metrics

@@ -1,0 +1,224 @@
+"""One day of the daily routine, in one transaction: resolve outcomes, update the live calibrators, score the
+day with the champion, record live performance.
+
+`run_day(connection, day)`, for a trading day the store holds (`ml.daily.freshness.day_to_score` chose it):
+
+1. forget whatever an earlier run of the same day wrote (its predictions, the outcomes it resolved, its
+   calibrator and performance rows): re-running a day replaces it, never duplicates it; a day before the
+   last day run is refused, as it would leave the later days built on another history;
+2. for every model with predictions waiting for their outcome, and the champion: resolve the outcomes known
+   by the day (`ml.daily.outcomes`) and feed them to the model's live calibrator, as of the previous day
+   (`ml.daily.live_calibration`);
+3. score every ticker of the day with the champion (`ml.daily.scoring`), calibrated by its live calibrator,
+   and add the predictions to that calibrator as pending;
+4. store each live calibrator as of the day, each model's live performance (`ml.daily.performance`) and the
+   run (`ml.daily_runs`).
+
+The champion is the newest model of `ml.models`. A model scores only days after its calibration window: a
+day whose label window its training (model or calibrator) saw would be scored in sample.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from ml.calibration import ProbabilityCalibrator
+from ml.daily.live_calibration import live_calibrator, previous_state, save_live_calibrator, start_live
+from ml.daily.outcomes import resolve_outcomes, unresolved_models
+from ml.daily.performance import record_live_performance
+from ml.daily.scoring import score_day
+from ml.data import label_spec
+from ml.errors import MLError
+from ml.registry import TrainedModel, load_model_row, trained_model_from_row
+from store import create_tables, transaction
+
+
+@dataclass
+class DayResult:
+    """What one day's run did, for the printed summary and for tests."""
+
+    day: dt.date
+    model_id: str
+    scored: int
+    resolved: int
+    calibration_method: str
+    refitted: bool
+    performance: dict[str, float | None] | None
+    seconds: float
+    top: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class _Model:
+    """What the routine needs of a stored model."""
+
+    model_id: str
+    label: str
+    horizon: int
+    mart_version: str
+    calibration_end: dt.date
+    calibrator_state: dict
+    trained: TrainedModel | None = None
+
+
+def _model(row: dict) -> _Model:
+    params, splits = row["params"], row["splits"]
+    return _Model(
+        model_id=row["model_id"],
+        label=params["label"],
+        horizon=int(params["label_horizon"]),
+        mart_version=row["mart_version"],
+        calibration_end=dt.date.fromisoformat(str(splits["calibration"]["last_date"])[:10]),
+        calibrator_state=row["calibrator_state"],
+    )
+
+
+class ModelCache:
+    """Stored models by id, read once (a replay runs many days with the same ones)."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, _Model] = {}
+
+    def get(self, connection: duckdb.DuckDBPyConnection, model_id: str | None = None) -> _Model:
+        """The model `model_id` (None: the champion), with its trained learner for the champion."""
+        if model_id is None:
+            rows = connection.execute("select model_id from ml.models order by created_at desc limit 1").fetchall()
+            if not rows:
+                load_model_row(connection)  # raises the one-sentence "train a model first"
+            model_id = rows[0][0]
+        if model_id not in self._models:
+            row = load_model_row(connection, model_id)
+            model = _model(row)
+            model.trained = trained_model_from_row(row)
+            self._models[model_id] = model
+        return self._models[model_id]
+
+
+def last_run_day(connection: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The latest day a daily run scored (None before the first)."""
+    return connection.execute("select max(run_date) from ml.daily_runs").fetchall()[0][0]
+
+
+def _forget_day(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Undo what an earlier run of `day` wrote (step 1 of the module docstring)."""
+    connection.execute("delete from ml.predictions where trade_date = ?", [day])
+    connection.execute(
+        "update ml.predictions set outcome = null, outcome_return = null, label_known_date = null, "
+        "resolved_on = null where resolved_on = ?",
+        [day],
+    )
+    for table in ("ml.live_calibration", "ml.live_performance"):
+        connection.execute(f"delete from {table} where as_of_date = ?", [day])
+    connection.execute("delete from ml.daily_runs where run_date = ?", [day])
+
+
+def _calibrator_before(connection: duckdb.DuckDBPyConnection, model: _Model, day: dt.date) -> ProbabilityCalibrator:
+    """The model's live calibrator at the end of the last day before `day` it was stored for, or its training
+    calibrator with the live settings."""
+    previous = previous_state(connection, model.model_id, day)
+    calibrator = None if previous is None else live_calibrator(connection, model.model_id, previous)
+    return start_live(model.calibrator_state) if calibrator is None else calibrator
+
+
+def run_day(
+    connection: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    *,
+    mode: str = "daily",
+    models: ModelCache | None = None,
+    report: Callable[[str], None] = lambda _message: None,
+) -> DayResult:
+    """Run the routine for `day` (module docstring) on a read-write connection; return what it did."""
+    started, started_at = time.perf_counter(), dt.datetime.now()
+    models = models or ModelCache()
+    with transaction(connection):
+        create_tables(connection, "ml")
+        champion = models.get(connection)
+        if day <= champion.calibration_end:
+            raise MLError(
+                f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}, so {day} is "
+                "in its sample: score a later day, or train a model on data before it."
+            )
+        last = last_run_day(connection)
+        if last is not None and day < last:
+            raise MLError(
+                f"{day} is before the last day scored ({last}): re-running it would leave the days after it built "
+                "on another history; run the daily routine from a later day."
+            )
+        _forget_day(connection, day)
+
+        calibrators: dict[str, ProbabilityCalibrator] = {}
+        refitted: dict[str, bool] = {}
+        resolved = 0
+        for model_id in dict.fromkeys([*unresolved_models(connection), champion.model_id]):
+            model = models.get(connection, model_id)
+            calibrator = _calibrator_before(connection, model, day)
+            fits = calibrator.n_automatic_fits
+            for outcome in resolve_outcomes(connection, model_id, label_spec(model.label), day):
+                calibrator.add_observation(
+                    outcome.raw_probability, outcome.outcome, observation_id=outcome.observation_id
+                )
+                resolved += 1
+            calibrators[model_id], refitted[model_id] = calibrator, calibrator.n_automatic_fits > fits
+        report(f"{day}: {resolved:,} outcome(s) resolved; scoring with model {champion.model_id}")
+
+        calibrator = calibrators[champion.model_id]
+        scores = score_day(connection, champion.trained, champion.mart_version, day, calibrator)
+        scores["observation_id"] = [
+            calibrator.add_observation(float(p), date=day) for p in scores["raw_probability"].to_numpy()
+        ]
+        _insert_predictions(connection, champion.model_id, day, scores)
+
+        performance = None
+        for model_id, live in calibrators.items():
+            save_live_calibrator(connection, model_id, day, live, refitted=refitted[model_id])
+            metrics = record_live_performance(connection, model_id, day, models.get(connection, model_id).horizon)
+            if model_id == champion.model_id:
+                performance = metrics
+        seconds = time.perf_counter() - started
+        method = calibrator.method_ if hasattr(calibrator, "method_") else "identity"
+        connection.execute(
+            "insert into ml.daily_runs values (?, ?, ?, ?, now(), ?, ?, ?, ?)",
+            [day, champion.model_id, mode, started_at, len(scores), resolved, method, seconds],
+        )
+    best = scores.nsmallest(5, "rank_in_day")
+    return DayResult(
+        day=day,
+        model_id=champion.model_id,
+        scored=len(scores),
+        resolved=resolved,
+        calibration_method=method,
+        refitted=refitted[champion.model_id],
+        performance=performance,
+        seconds=seconds,
+        top=list(zip(best["ticker"], best["calibrated_probability"], strict=True)),
+    )
+
+
+def _insert_predictions(connection: duckdb.DuckDBPyConnection, model_id: str, day: dt.date, scores) -> None:
+    """Append the day's scores to `ml.predictions` (outcome columns NULL until resolved)."""
+    rows = len(scores)
+    table = pa.table(
+        {
+            "model_id": pa.array([model_id] * rows, pa.string()),
+            "trade_date": pa.array([day] * rows, pa.date32()),
+            "ticker": pa.array(scores["ticker"].tolist(), pa.string()),
+            "regime_id": pa.array(list(scores["regime_id"]), pa.int32()),
+            "raw_probability": pa.array(scores["raw_probability"].to_numpy(), pa.float64()),
+            "calibrated_probability": pa.array(scores["calibrated_probability"].to_numpy(), pa.float64()),
+            "rank_in_day": pa.array(scores["rank_in_day"].to_numpy(), pa.int32()),
+            "names_in_day": pa.array(scores["names_in_day"].to_numpy(), pa.int32()),
+            "observation_id": pa.array(scores["observation_id"].to_numpy(), pa.int64()),
+        }
+    )
+    connection.register("_daily_scores", table)
+    try:
+        connection.execute("insert into ml.predictions select *, now(), null, null, null, null from _daily_scores")
+    finally:
+        connection.unregister("_daily_scores")

@@ -1,0 +1,220 @@
+"""`python -m ml.daily` and its parts: the trading calendar, stale-data refusals, scoring a day (equal to the
+training mart's rows), idempotent re-runs, outcomes matched only once their label is known, and a live
+calibrator per day that reproduces the day's calibrated probabilities."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import SHARED_DATA, one_line_error, read, run_job, run_module
+
+import store
+from ml.daily import calendar, live_calibration
+from ml.daily.freshness import StaleDataError, day_to_score
+from ml.daily.live_calibration import live_calibrator
+from ml.daily.routine import ModelCache, run_day
+from ml.data import REGIME
+from ml.errors import MLError
+from ml.registry import load_trained_model
+
+pytestmark = pytest.mark.slow
+
+
+# ---------------------------------------------------------------------------------------------- calendar
+
+
+def test_the_calendar_knows_the_exchange_holidays():
+    closed_2025 = {
+        "2025-01-01",
+        "2025-01-09",  # national day of mourning (President Carter)
+        "2025-01-20",
+        "2025-02-17",
+        "2025-04-18",
+        "2025-05-26",
+        "2025-06-19",
+        "2025-07-04",
+        "2025-09-01",
+        "2025-11-27",
+        "2025-12-25",
+    }
+    assert {day.isoformat() for day in calendar.holidays(2025)} == closed_2025
+    # Weekend holidays move to the Friday before or the Monday after; New Year's Day on a Saturday is not moved.
+    assert dt.date(2021, 12, 24) in calendar.holidays(2021) and dt.date(2021, 12, 31) not in calendar.holidays(2021)
+    assert dt.date(2022, 6, 20) in calendar.holidays(2022) and dt.date(2021, 6, 18) not in calendar.holidays(2021)
+    assert dt.date(2026, 7, 3) in calendar.holidays(2026)
+    assert calendar.previous_trading_day(dt.date(2025, 11, 28)) == dt.date(2025, 11, 26)
+    assert calendar.trading_day_on_or_before(dt.date(2025, 12, 27)) == dt.date(2025, 12, 26)
+
+
+def test_the_expected_day_changes_when_the_days_prices_are_in():
+    new_york = calendar.EXCHANGE_TIME_ZONE
+    assert calendar.expected_trading_day(dt.datetime(2025, 12, 2, 17, 59, tzinfo=new_york)) == dt.date(2025, 12, 1)
+    assert calendar.expected_trading_day(dt.datetime(2025, 12, 2, 18, 0, tzinfo=new_york)) == dt.date(2025, 12, 2)
+    # 23:30 UTC on 2 December is 18:30 in New York; 03:00 UTC on the 3rd is still the evening of the 2nd there.
+    assert calendar.expected_trading_day(dt.datetime(2025, 12, 3, 3, 0, tzinfo=dt.UTC)) == dt.date(2025, 12, 2)
+    assert calendar.expected_trading_day(dt.datetime(2025, 12, 6, 12, 0)) == dt.date(2025, 12, 5)  # a Saturday
+    assert calendar.expected_trading_day(dt.datetime(2025, 12, 25, 20, 0)) == dt.date(2025, 12, 24)
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "market_2009_2020").is_dir(), reason="../shared/data is not present")
+def test_the_calendar_matches_the_days_spy_traded_2009_to_2020():
+    traded = set(pd.to_datetime(pd.read_csv(SHARED_DATA / "market_2009_2020" / "SPY.csv")["Date"]).dt.date)
+    assert set(calendar.trading_days(min(traded), max(traded))) == traded
+
+
+# ---------------------------------------------------------------------------------------------- the routine
+
+
+@pytest.fixture
+def daily_store(daily_model_store, tmp_path) -> Path:
+    db_path = tmp_path / "store.duckdb"
+    shutil.copy(daily_model_store[0], db_path)
+    return db_path
+
+
+def feature_days(db_path: Path, after: dt.date) -> list[dt.date]:
+    frame = read(db_path, "select distinct trade_date from marts.fct_features where trade_date > ? order by 1", after)
+    return [day.date() for day in pd.to_datetime(frame["trade_date"])]
+
+
+def calibration_end(summary) -> dt.date:
+    return summary.splits["calibration"]["last_date"]
+
+
+def test_a_day_is_scored_as_the_training_mart_would_and_a_rerun_replaces_it(daily_model_store, daily_store):
+    summary = daily_model_store[1]
+    day = feature_days(daily_store, calibration_end(summary))[10]
+    first = run_job(run_day, daily_store, day)
+    stored = read(daily_store, "select * from ml.predictions order by ticker")
+    again = run_job(run_day, daily_store, day)
+
+    names = read(daily_store, "select count(*) as n from marts.fct_features where trade_date = ?", day)["n"].item()
+    assert first.scored == again.scored == len(stored) == names > 30  # 30 equities and the sector ETFs
+    rerun = read(daily_store, "select * from ml.predictions order by ticker")
+    pd.testing.assert_frame_equal(rerun.drop(columns="scored_at"), stored.drop(columns="scored_at"))
+    assert read(daily_store, "select count(*) as n from ml.daily_runs")["n"].item() == 1
+    assert read(daily_store, "select count(*) as n from ml.live_calibration")["n"].item() == 1
+    assert sorted(stored["rank_in_day"]) == list(range(1, names + 1))
+    by_rank = stored.sort_values("rank_in_day")["calibrated_probability"].to_numpy()
+    assert np.all(np.diff(by_rank) <= 0)
+    # The client's point-in-time rows give the raw probabilities the model gives the training mart's rows.
+    model = run_job(load_trained_model, daily_store, summary.model_id)
+    mart = read(daily_store, "select * from marts.fct_training_examples where trade_date = ? order by ticker", day)
+    assert len(mart) == names
+    expected = model.predict_proba(mart[[*model.features, REGIME]], calibrated=False)
+    np.testing.assert_allclose(stored["raw_probability"].to_numpy(), expected, rtol=0, atol=1e-12)
+    assert (stored["regime_id"].to_numpy() == mart[REGIME].to_numpy()).all()
+
+
+def test_outcomes_are_matched_once_their_label_is_known_and_each_days_calibrator_is_kept(
+    daily_model_store, daily_store, monkeypatch
+):
+    # Small live settings, so that the 30-stock store refits its live calibrator within a few weeks.
+    monkeypatch.setattr(live_calibration, "LIVE_WINDOW", 300)
+    monkeypatch.setattr(live_calibration, "LIVE_MIN_SAMPLES", 60)
+    monkeypatch.setattr(live_calibration, "LIVE_REFIT_EVERY", 30)
+    summary = daily_model_store[1]
+    days = feature_days(daily_store, calibration_end(summary))[:16]
+    models = ModelCache()
+    results = []
+    for day in days:
+        results.append(run_job(run_day, daily_store, day, models=models))
+        predictions = read(daily_store, "select * from ml.predictions")
+        labels = read(
+            daily_store,
+            "select ticker, trade_date, label_beats_median_5d as label, label_beats_median_known_date as known, "
+            "fwd_ret_5d from marts.fct_labels",
+        )
+        joined = predictions.merge(labels, on=["ticker", "trade_date"], how="left")
+        resolved = joined[joined["resolved_on"].notna()]
+        waiting = joined[joined["resolved_on"].isna()]
+        # Resolved: on or after the day the label was known, with the label and return of the mart.
+        assert (pd.to_datetime(resolved["label_known_date"]) <= pd.Timestamp(day)).all()
+        assert (resolved["outcome"].astype(int) == resolved["label"].astype(int)).all()
+        np.testing.assert_array_equal(resolved["outcome_return"], resolved["fwd_ret_5d"])
+        # Waiting: the label was not known by the day.
+        not_known = waiting["label"].isna() | (pd.to_datetime(waiting["known"]) > pd.Timestamp(day))
+        assert not_known.all()
+    assert sum(result.resolved for result in results) > 150
+    assert results[0].resolved == 0
+
+    # Each day's stored calibrator (settings and map, window and pending rebuilt from the predictions)
+    # calibrates that day's raw probabilities to exactly what was stored.
+    refits = 0
+    for day in days:
+        calibrator = run_job(live_calibrator, daily_store, summary.model_id, day)
+        day_rows = read(
+            daily_store, "select raw_probability, calibrated_probability from ml.predictions where trade_date = ?", day
+        )
+        np.testing.assert_array_equal(
+            calibrator.calibrate(day_rows["raw_probability"].to_numpy()), day_rows["calibrated_probability"]
+        )
+        refits = calibrator.n_automatic_fits
+    assert refits >= 3
+    total = np.cumsum([result.resolved for result in results])
+    state = read(daily_store, "select * from ml.live_calibration order by as_of_date")
+    assert state["refitted"].sum() >= 3
+    assert state["window_rows"].tolist() == np.minimum(total, 300).tolist()
+    assert state["resolved_total"].tolist() == total.tolist()
+    performance = read(daily_store, "select * from ml.live_performance order by as_of_date")
+    assert len(performance) == int((total > 0).sum())  # a day with no outcome known yet has no performance row
+    assert performance["rows"].tolist() == total[total > 0].tolist()  # the 60-day window holds them all
+    assert performance["auc"].between(0, 1).all() and performance["top_decile_hit_rate"].between(0, 1).all()
+
+
+def test_a_day_in_the_models_sample_or_before_the_last_run_is_refused(daily_model_store, daily_store):
+    summary = daily_model_store[1]
+    with pytest.raises(MLError, match="in its sample"):
+        run_job(run_day, daily_store, calibration_end(summary))
+    days = feature_days(daily_store, calibration_end(summary))
+    run_job(run_day, daily_store, days[3])
+    with pytest.raises(MLError, match="before the last day scored"):
+        run_job(run_day, daily_store, days[2])
+
+
+# ---------------------------------------------------------------------------------------------- stale data
+
+
+def test_stale_data_is_refused_with_one_line_and_nothing_is_scored(daily_store, tmp_path):
+    last = read(daily_store, "select max(trade_date) as d from marts.fct_features")["d"].item().date()
+    connection = store.connect(daily_store, read_only=True)
+    try:
+        assert day_to_score(connection, latest=True) == last
+        later = calendar.trading_day_on_or_before(last + dt.timedelta(days=40))
+        with pytest.raises(StaleDataError, match=f"the exchange traded on {later}"):
+            day_to_score(connection, later)
+    finally:
+        connection.close()
+    result = run_module("ml.daily", "--db", str(daily_store), "--date", later.isoformat())
+    assert "stale data" in one_line_error(result)
+
+    # An ingest run that loaded nothing (every row rejected) makes the latest day untrustworthy.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Open,High,Low,Close,Adj Close,Volume\nnot-a-date,1,1,1,1,1,1\n")
+    ingest = run_module("ingest", "csv", str(bad), "--db", str(daily_store))
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    result = run_module("ml.daily", "--db", str(daily_store), "--date", "latest")
+    assert "loaded no rows" in one_line_error(result)
+    assert not store_has(daily_store, "ml.predictions")
+
+
+def store_has(db_path: Path, relation: str) -> bool:
+    connection = store.connect(db_path, read_only=True)
+    try:
+        return store.relation_exists(connection, relation) and bool(
+            connection.execute(f"select count(*) from {relation}").fetchall()[0][0]
+        )
+    finally:
+        connection.close()
+
+
+def test_the_command_scores_the_latest_day_and_prints_its_summary(daily_store):
+    result = run_module("ml.daily", "--db", str(daily_store), "--date", "latest")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "tickers with model" in result.stdout and "strongest calls:" in result.stdout
+    assert store_has(daily_store, "ml.predictions")
