@@ -1,0 +1,50 @@
+"""Benchmark the daily path: wall time and peak memory of the day's `dbt build` with nothing new and of
+`python -m ml.daily`, each in a fresh process.
+
+    python bench/bench_daily.py         # synthetic 155 x 5y (default data) and the real 379 x 5y set
+
+Targets on 2 cores, real 379-ticker store (issue 12): the daily `dbt build` <= 7 s, `python -m ml.daily`
+<= 5 s. Each store is ingested, built and trained first (not timed). `ml.daily` scores the store's latest
+day (`--date latest`), then the same day again (a re-run replaces it).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_features import dbt_build_args, default_cases, prepare_store, run  # noqa: E402
+
+STEPS = (
+    ("dbt build, nothing new", "dbt", "<= 7 s (real)"),
+    ("ml.daily", "daily", "<= 5 s (real)"),
+    ("ml.daily, re-run", "daily", "<= 5 s (real)"),
+)
+
+
+def main() -> int:
+    print(f"{'case':22} {'step':26} {'seconds':>8} {'peak MiB':>9}  target")
+    failed = False
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        for index, (name, ingest, _target) in enumerate(default_cases("")):
+            db_path = scratch / f"case{index}.duckdb"
+            env = {"FEATURE_STORE_DB": str(db_path)}
+            if not prepare_store(db_path, ingest, scratch, train=True):
+                return 1
+            for step, kind, target in STEPS:
+                args = (
+                    dbt_build_args(scratch) if kind == "dbt" else [sys.executable, "-m", "ml.daily", "--date", "latest"]
+                )
+                seconds, peak, code = run(args, env, scratch / "step.log")
+                if code:
+                    failed = True
+                    print((scratch / "step.log").read_text()[-3000:], file=sys.stderr)
+                print(f"{name:22} {step:26} {seconds:8.1f} {peak:9.0f}  {'FAILED' if code else target}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
