@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import SHARED_DATA, one_line_error, read, run_job, run_module
+from sklearn.metrics import roc_auc_score
 
 import store
 from ml.daily import calendar, live_calibration
@@ -218,3 +219,20 @@ def test_the_command_scores_the_latest_day_and_prints_its_summary(daily_store):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "tickers with model" in result.stdout and "strongest calls:" in result.stdout
     assert store_has(daily_store, "ml.predictions")
+
+
+def test_the_live_log_of_the_test_window_gives_back_the_models_test_auc(daily_model_store, daily_store):
+    """Day by day over the model's whole test window (and until the store ends), the predictions resolved by
+    the last day are the test split's rows, and their AUC is the test AUC training stored."""
+    summary = daily_model_store[1]
+    models = ModelCache()
+    for day in feature_days(daily_store, calibration_end(summary)):
+        run_job(run_day, daily_store, day, models=models)
+    resolved = read(
+        daily_store,
+        "select calibrated_probability as p, outcome as y from ml.predictions "
+        "where outcome is not null and trade_date >= ?",
+        summary.splits["test"]["first_date"],
+    )
+    assert len(resolved) == summary.metrics["test"]["rows"]
+    assert roc_auc_score(resolved["y"], resolved["p"]) == pytest.approx(summary.metrics["test"]["auc"], abs=1e-12)
