@@ -21,6 +21,7 @@ from cli.arguments import (
 from ingest import jobs
 from ingest.console import print_summary
 from ingest.errors import IngestError
+from ingest.sources.synthetic import REGIMES
 from ingest.universe import LISTS
 from store import connect, database_path, relation_exists
 
@@ -51,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=finite_float,
         default=0.0,
         help="strength of the planted predictive signal (default 0: nothing to predict); see docs/synthetic.md",
+    )
+    regimes = [name for name, _, _ in REGIMES]
+    synthetic.add_argument(
+        "--regime", choices=regimes, default=None, help="hold the hidden market state in one regime (no regime change)"
+    )
+    synthetic.add_argument(
+        "--shift-on",
+        type=iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="plant a regime shift: from this date the market stays in --shift-to (for drift checks)",
+    )
+    synthetic.add_argument(
+        "--shift-to", choices=regimes, default="crisis", help="the regime of the planted shift (default crisis)"
     )
 
     files = commands.add_parser("csv", parents=[common], help="per-ticker CSV/Parquet files (gzip accepted)")
@@ -130,6 +145,9 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
                 end=args.end,
                 signal=args.signal,
                 n_tickers=args.n_tickers,
+                regime=args.regime,
+                shift_on=args.shift_on,
+                shift_to=args.shift_to,
                 report=terminal.say,
             )
         elif args.command == "csv":

@@ -31,17 +31,35 @@ def ingest_synthetic(
     end: dt.date | None = None,
     signal: float = 0.0,
     n_tickers: int | None = None,
+    regime: str | None = None,
+    shift_on: dt.date | None = None,
+    shift_to: str = "crisis",
     report: Reporter = quiet,
 ) -> RunSummary:
-    """Generate the built-in synthetic market (prices, sentiment, events) and load it."""
+    """Generate the built-in synthetic market (prices, sentiment, events) and load it; `regime`, `shift_on` and
+    `shift_to` hold the hidden market state or plant a regime shift (`generate_market`)."""
     from ingest.sources.synthetic import generate_market
 
     end = end or dt.date(2025, 12, 31)
     arguments = {"seed": seed, "years": years, "end": end, "signal": signal, "n_tickers": n_tickers}
+    if regime is not None:
+        arguments["regime"] = regime
+    if shift_on is not None:
+        arguments.update(shift_on=shift_on, shift_to=shift_to)
 
     def collect(say: Reporter) -> SourceBatch:
         say(f"generating the synthetic market (seed {seed}, {years:g} years to {end}, signal {signal:g})")
-        market = generate_market(load_universe(), seed=seed, years=years, end=end, signal=signal, n_tickers=n_tickers)
+        market = generate_market(
+            load_universe(),
+            seed=seed,
+            years=years,
+            end=end,
+            signal=signal,
+            n_tickers=n_tickers,
+            regime=regime,
+            shift_on=shift_on,
+            shift_to=shift_to,
+        )
         frames = {
             "prices": market.prices,
             "sentiment": market.sentiment,

@@ -9,7 +9,9 @@ dbt owns the schemas it builds (staging, intermediate, marts, seeds); Python own
 - `ml` (written by `python -m ml.train`): `models`, `metrics`, `feature_importance`, `selected_features`,
   `calibrators`, `drift_baselines`, `tuning`; and by `python -m ml.daily`: `predictions` (each day's scores
   and, once known, their outcomes), `live_calibration` (the live calibrator of each model as of each day),
-  `live_performance` (rolling live metrics as of each day) and `daily_runs`.
+  `live_performance` (rolling live metrics as of each day), `drift_thresholds` (each model's PSI threshold per
+  feature, from its training window), `drift_checks` (per feature and day: PSI, KS D, threshold, verdict) and
+  `daily_runs`.
 - `analysis` (written by `python -m ml.backtest`): `runs`, `verdicts`, `signal_edge`, `factor_summary`,
   `factor_daily`, `factor_quantiles`, `backtest_daily`, `backtest_tranches`, `backtest_summary`, `reliability`.
 
@@ -302,6 +304,27 @@ create table if not exists ml.live_performance (
     log_loss double,
     primary key (model_id, as_of_date)
 );
+create table if not exists ml.drift_thresholds (
+    model_id varchar not null,
+    feature varchar not null,
+    training_blocks integer not null,
+    training_max_psi double not null,
+    threshold double not null,
+    primary key (model_id, feature)
+);
+create table if not exists ml.drift_checks (
+    model_id varchar not null,
+    as_of_date date not null,
+    feature varchar not null,
+    window_first_date date not null,
+    rows bigint not null,
+    psi double,
+    ks_d double,
+    threshold double not null,
+    drifted boolean not null,
+    triggered boolean not null,
+    primary key (model_id, as_of_date, feature)
+);
 create table if not exists ml.daily_runs (
     run_date date primary key,
     model_id varchar not null,
@@ -311,6 +334,8 @@ create table if not exists ml.daily_runs (
     scored bigint not null,
     resolved bigint not null,
     calibration_method varchar not null,
+    drifted_share double,
+    drift_triggered boolean,
     seconds double not null
 );
 """

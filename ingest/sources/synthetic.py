@@ -226,6 +226,9 @@ def generate_market(
     end: datetime.date = datetime.date(2025, 12, 31),
     signal: float = 0.0,
     n_tickers: int | None = None,
+    regime: str | None = None,
+    shift_on: datetime.date | None = None,
+    shift_to: str = "crisis",
 ) -> SyntheticMarket:
     """Generate a synthetic market for `universe`.
 
@@ -239,6 +242,11 @@ def generate_market(
         n_tickers: number of equities: more than the universe has adds generated tickers
             (SYN0001, ... round-robin over the sectors present), fewer keeps the first n. ETFs and
             cross-asset series are always kept. None keeps the universe as it is.
+        regime: the name of one of `REGIMES` to hold the hidden market state in all along (no regime
+            change); None lets it switch as the Markov chain says.
+        shift_on: a planted regime shift: from the first business day on or after this date the hidden
+            state is `shift_to` for good (for checking that drift monitoring notices). None: no shift.
+        shift_to: the name of the regime of the shift (default 'crisis').
 
     Returns:
         A `SyntheticMarket` whose frames are sorted by ticker and date, with
@@ -260,6 +268,10 @@ def generate_market(
     business_days, calendar_days = _calendars(end, years)
     n_days = len(business_days)
     regimes = _regime_path(streams["regimes"], n_days)
+    if regime is not None:
+        regimes[:] = _regime_index(regime)
+    if shift_on is not None:
+        regimes[business_days >= pd.Timestamp(shift_on)] = _regime_index(shift_to)
     market, market_variance, vol_forecast, market_shock = _market_factor(streams["market"], regimes)
     regime_vol = np.array([vol for _, _, vol in REGIMES])[regimes] / REGIMES[0][2]
 
@@ -449,6 +461,13 @@ def _calendars(end: datetime.date, years: float) -> tuple[pd.DatetimeIndex, pd.D
             f"at least {needed} (about {needed * 7 / 5 / 365.25:.2f} years): ask for more years."
         )
     return business_days, pd.date_range(first, last, freq="D")
+
+
+def _regime_index(name: str) -> int:
+    names = [regime for regime, _, _ in REGIMES]
+    if name not in names:
+        raise SettingsError(f"unknown regime {name!r}: use one of {', '.join(names)}")
+    return names.index(name)
 
 
 def _regime_path(rng: np.random.Generator, n_days: int) -> np.ndarray:

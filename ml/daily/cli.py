@@ -56,6 +56,15 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
         + f"; {result.seconds:.1f} s"
     )
     terminal.line("strongest calls: " + ", ".join(f"{ticker} {p:.3f}" for ticker, p in result.top))
+    drift = result.drift
+    if drift is not None:
+        drifted = drift.features.loc[drift.features["drifted"], "feature"].tolist()
+        terminal.line(
+            f"drift since {drift.window_first} ({drift.rows:,} rows): {len(drifted)} of {len(drift.features)} features "
+            "past their threshold (PSI above every month of training)"
+            + (f" ({', '.join(drifted[:5])}{', ...' if len(drifted) > 5 else ''})" if drifted else "")
+            + ("; drift verdict: triggered" if drift.triggered else "; drift verdict: no")
+        )
     metrics = result.performance
     if metrics is None:
         terminal.line("live performance: no outcome known yet")

@@ -11,8 +11,10 @@ day with the champion, record live performance.
    (`ml.daily.live_calibration`);
 3. score every ticker of the day with the champion (`ml.daily.scoring`), calibrated by its live calibrator,
    and add the predictions to that calibrator as pending;
-4. store each live calibrator as of the day, each model's live performance (`ml.daily.performance`) and the
-   run (`ml.daily_runs`).
+4. check the champion's features for drift over the last 30 trade dates against its training baselines
+   (`ml.daily.drift`);
+5. store each live calibrator as of the day, each model's live performance (`ml.daily.performance`), the
+   drift check (`ml.drift_checks`) and the run (`ml.daily_runs`).
 
 The champion is the newest model of `ml.models`. A model scores only days after its calibration window: a
 day whose label window its training (model or calibrator) saw would be scored in sample.
@@ -26,13 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from ml.calibration import ProbabilityCalibrator
+from ml.daily.drift import DriftCheck, check_drift, record_drift, record_thresholds, training_thresholds
 from ml.daily.live_calibration import live_calibrator, previous_state, save_live_calibrator, start_live
 from ml.daily.outcomes import resolve_outcomes, unresolved_models
 from ml.daily.performance import record_live_performance
-from ml.daily.scoring import score_day
+from ml.daily.scoring import mart_version_number, score_day
 from ml.data import label_spec
 from ml.errors import MLError
 from ml.registry import TrainedModel, load_model_row, trained_model_from_row
@@ -51,6 +55,7 @@ class DayResult:
     refitted: bool
     performance: dict[str, float | None] | None
     seconds: float
+    drift: DriftCheck | None = None
     top: list[tuple[str, float]] = field(default_factory=list)
 
 
@@ -63,8 +68,15 @@ class _Model:
     horizon: int
     mart_version: str
     calibration_end: dt.date
+    train_first: dt.date
+    train_last: dt.date
     calibrator_state: dict
     trained: TrainedModel | None = None
+    drift_thresholds: pd.DataFrame | None = None
+
+
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _model(row: dict) -> _Model:
@@ -74,7 +86,9 @@ def _model(row: dict) -> _Model:
         label=params["label"],
         horizon=int(params["label_horizon"]),
         mart_version=row["mart_version"],
-        calibration_end=dt.date.fromisoformat(str(splits["calibration"]["last_date"])[:10]),
+        calibration_end=_date(splits["calibration"]["last_date"]),
+        train_first=_date(splits["train"]["first_date"]),
+        train_last=_date(splits["train"]["last_date"]),
         calibrator_state=row["calibrator_state"],
     )
 
@@ -113,7 +127,7 @@ def _forget_day(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
         "resolved_on = null where resolved_on = ?",
         [day],
     )
-    for table in ("ml.live_calibration", "ml.live_performance"):
+    for table in ("ml.live_calibration", "ml.live_performance", "ml.drift_checks"):
         connection.execute(f"delete from {table} where as_of_date = ?", [day])
     connection.execute("delete from ml.daily_runs where run_date = ?", [day])
 
@@ -175,6 +189,21 @@ def run_day(
         ]
         _insert_predictions(connection, champion.model_id, day, scores)
 
+        if champion.drift_thresholds is None:
+            champion.drift_thresholds = training_thresholds(
+                connection, champion.model_id, champion.trained.features, champion.train_first, champion.train_last
+            )
+            record_thresholds(connection, champion.model_id, champion.drift_thresholds)
+        drift = check_drift(
+            connection,
+            champion.model_id,
+            champion.trained.features,
+            mart_version_number(champion.mart_version),
+            day,
+            champion.drift_thresholds,
+        )
+        record_drift(connection, champion.model_id, drift)
+
         performance = None
         for model_id, live in calibrators.items():
             save_live_calibrator(connection, model_id, day, live, refitted=refitted[model_id])
@@ -184,8 +213,19 @@ def run_day(
         seconds = time.perf_counter() - started
         method = calibrator.method_ if hasattr(calibrator, "method_") else "identity"
         connection.execute(
-            "insert into ml.daily_runs values (?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [day, champion.model_id, mode, started_at, len(scores), resolved, method, seconds],
+            "insert into ml.daily_runs values (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+            [
+                day,
+                champion.model_id,
+                mode,
+                started_at,
+                len(scores),
+                resolved,
+                method,
+                drift.drifted_share,
+                drift.triggered,
+                seconds,
+            ],
         )
     best = scores.nsmallest(5, "rank_in_day")
     return DayResult(
@@ -197,6 +237,7 @@ def run_day(
         refitted=refitted[champion.model_id],
         performance=performance,
         seconds=seconds,
+        drift=drift,
         top=list(zip(best["ticker"], best["calibrated_probability"], strict=True)),
     )
 

@@ -388,3 +388,32 @@ def test_universe_without_etfs_or_cross_asset_rows_still_generates() -> None:
 def test_bad_universe_is_refused_with_a_clear_message(universe: pd.DataFrame, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate_market(universe)
+
+
+def test_a_held_regime_is_the_same_market_until_a_planted_shift_then_a_more_volatile_one() -> None:
+    calm = generate_market(UNIVERSE, seed=SEED, years=2, regime="calm_bull").prices
+    shifted = generate_market(
+        UNIVERSE, seed=SEED, years=2, regime="calm_bull", shift_on=pd.Timestamp("2025-01-02")
+    ).prices
+    before, after = calm["trade_date"] < "2025-01-02", shifted["trade_date"] >= "2025-01-02"
+    equities = calm["ticker"].isin(EQUITIES)
+    # Before the shift the bars are the calm market's (volumes scale with the whole sample's typical volatility,
+    # and BTC's range with the market's: those differ).
+    bars = ["ticker", "trade_date", "open", "close", "adj_close"]
+    calm_before = calm[before].reset_index(drop=True)
+    shifted_before = shifted[shifted["trade_date"] < "2025-01-02"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(calm_before[bars], shifted_before[bars])
+    stocks = calm_before["ticker"] != "BTC-USD"
+    pd.testing.assert_frame_equal(calm_before.loc[stocks, ["high", "low"]], shifted_before.loc[stocks, ["high", "low"]])
+
+    def volatility(prices: pd.DataFrame, rows: pd.Series) -> float:
+        frame = prices[rows & prices["ticker"].isin(EQUITIES)]
+        returns = np.log(frame.pivot(index="trade_date", columns="ticker", values="adj_close")).diff()
+        return float(returns.std().median())
+
+    # calm bull is 11 % a year for the market, crisis 40 %: the stocks' daily volatility rises with it.
+    assert volatility(shifted, after) > 1.5 * volatility(calm, ~before & equities)
+    switching = generate_market(UNIVERSE, seed=SEED, years=2).prices
+    assert not switching.equals(calm)
+    with pytest.raises(ValueError, match="unknown regime 'boom'"):
+        generate_market(UNIVERSE, seed=SEED, years=2, regime="boom")
