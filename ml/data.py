@@ -101,9 +101,11 @@ def load_training_examples(
     label: str = DEFAULT_LABEL,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    known_before: dt.date | None = None,
 ) -> TrainingData:
     """Rows of marts.fct_training_examples whose `label` (a key of `LABELS`) is known (optionally trade_date in
-    [start, end]), ordered by date, ticker; `label_known_date` becomes that label's known date.
+    [start, end], and the label known strictly before `known_before`: the rows a model trained as of that day
+    could have had), ordered by date, ticker; `label_known_date` becomes that label's known date.
 
     Raises `store.MissingRelationError` (run `dbt build` first) when the mart is missing, empty or older than
     the cross-sectional label and ranks.
@@ -124,6 +126,9 @@ def load_training_examples(
     if end is not None:
         conditions.append("trade_date <= ?")
         params.append(end)
+    if known_before is not None:
+        conditions.append(f"{spec.known_date_column} < ?")
+        params.append(known_before)
     table = connection.sql(
         f"select * exclude (label_known_date), {spec.known_date_column} as label_known_date from {MART_RELATION} "
         f"where {' and '.join(conditions)} order by trade_date, ticker",

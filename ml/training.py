@@ -99,13 +99,15 @@ def train_model(
     correlation_threshold: float = 0.85,
     calibration_method: str = "auto",
     label: str = DEFAULT_LABEL,
+    as_of: dt.date | None = None,
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
-    stored at the end, in one transaction); return its summary."""
+    stored at the end, in one transaction); return its summary. `as_of`: train as of that day, on the rows
+    whose label was known before it (a model that may score that day and later ones out of sample)."""
     started = time.perf_counter()
-    report("reading marts.fct_training_examples")
-    data = load_training_examples(connection, label=label)
+    report("reading marts.fct_training_examples" + (f" (labels known before {as_of})" if as_of else ""))
+    data = load_training_examples(connection, label=label, known_before=as_of)
     target = data.label.column
     horizon = label_horizon(connection, target)
     splits = purged_splits(data.frame["trade_date"], data.frame["label_known_date"], horizon=horizon)
@@ -254,6 +256,7 @@ def train_model(
             "stacker": stacker,
             "label": target,
             "label_horizon": horizon,
+            "as_of": None if as_of is None else as_of.isoformat(),
             "market_features_via_regime_only": data.market_columns,
         },
         library_versions=_library_versions(),

@@ -3,23 +3,28 @@
     python -m ml.daily                    # the trading day the clock expects (after 18:00 New York: today)
     python -m ml.daily --date 2026-11-27  # that day (or the trading day before it, on a holiday or weekend)
     python -m ml.daily --date latest      # the store's latest day (data without a clock: the synthetic market)
+    python -m ml.daily --replay 2025-01-02 2025-12-31   # those days one by one, as if live, in a copy of the store
 
 Refuses stale data (the store's prices do not reach the day, the last ingest run failed or loaded nothing,
 or the features are not built) with one line and exit status 1, scoring nothing. Otherwise, in one
 transaction: resolves the outcomes known by the day, updates the live calibrator, scores every ticker of the
 day into `ml.predictions`, and records the live calibration and performance; re-running a day replaces it.
-Ends with the day's strongest calls and the live metrics. Follows the command-line convention of `cli`
-(exit 0 / 1 / 2 / 130, one-line errors).
+Ends with the day's strongest calls, the drift verdict and the live metrics. `--replay` runs the same routine
+on every trading day of a past period in a copy of the store (`--into`), training a model as of the first day
+when the champion saw later outcomes (ml/daily/replay.py), and ends with the period's live metrics. Follows
+the command-line convention of `cli` (exit 0 / 1 / 2 / 130, one-line errors).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
-from cli import Terminal, run_command
+from cli import Terminal, UsageError, run_command
 from cli.arguments import add_database_argument, iso_date
 from ml.daily.freshness import day_to_score
+from ml.daily.replay import ReplaySummary, copy_store, default_target, replay
 from ml.daily.routine import DayResult, run_day
 from ml.errors import MLError
 from ml.formatting import number
@@ -44,7 +49,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="the day to score (default: the last trading day whose prices should be in by now; 'latest': the "
         "store's latest day)",
     )
+    parser.add_argument(
+        "--replay",
+        type=iso_date,
+        nargs=2,
+        default=None,
+        metavar=("START", "END"),
+        help="run the routine on every trading day from START to END, as if live, in a copy of the store",
+    )
+    parser.add_argument(
+        "--into",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the replay's copy of the store (default: beside it, <store>.replay-START-END.duckdb)",
+    )
     return parser
+
+
+def metrics_line(metrics: dict) -> str:
+    """Resolved predictions' metrics in one line."""
+
+    def shown(name: str, digits: int) -> str:
+        return number(metrics[name], digits, missing="-")
+
+    return (
+        f"{shown('rows', 0)} resolved predictions: AUC {shown('auc', 3)} (s.e. {shown('auc_se', 3)}), rank IC "
+        f"{shown('rank_ic', 4)} (NW t {shown('rank_ic_t', 2)}), top-decile hit rate {shown('top_decile_hit_rate', 3)} "
+        f"(base rate {shown('base_rate', 3)}), ECE {shown('ece', 4)}"
+    )
 
 
 def print_summary(result: DayResult, terminal: Terminal) -> None:
@@ -69,16 +102,53 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
     if metrics is None:
         terminal.line("live performance: no outcome known yet")
         return
+    terminal.line(f"live, last 60 trade dates, {metrics_line(metrics)}")
+
+
+def print_replay(summary: ReplaySummary, terminal: Terminal) -> None:
+    """The replay in a few lines a person reads."""
     terminal.line(
-        f"live, last {number(metrics['rows'], 0)} resolved predictions: AUC {number(metrics['auc'], 3, missing='-')}, "
-        f"rank IC {number(metrics['rank_ic'], 4, missing='-')} (NW t {number(metrics['rank_ic_t'], 2, missing='-')}), "
-        f"top-decile hit rate {number(metrics['top_decile_hit_rate'], 3, missing='-')} "
-        f"(base rate {number(metrics['base_rate'], 3, missing='-')}), ECE {number(metrics['ece'], 4, missing='-')}"
+        f"replayed {summary.days} trading days, {summary.first_day} to {summary.last_day}, with model "
+        f"{summary.model_id}"
+        + (" (trained as of the first day)" if summary.trained else "")
+        + f": {summary.scored:,} predictions, {summary.resolved:,} resolved; drift triggered on "
+        f"{summary.drift_triggered_days} day(s); live calibrator refitted {summary.calibration_refits} time(s); "
+        f"{summary.seconds:.0f} s"
     )
+    if summary.performance is not None:
+        terminal.line(f"over the period, {metrics_line(summary.performance)}")
+    terminal.line(f"the paper-trading record is in {summary.into} (schema ml; docs/daily.md)")
+
+
+def run_replay(args: argparse.Namespace, terminal: Terminal) -> int:
+    """Copy the store and replay the period in the copy."""
+    start, end = args.replay
+    if end < start:
+        raise UsageError(f"--replay START END: {end} is before {start}")
+    source = database_path(args.db)
+    target = args.into or default_target(source, start, end)
+    if target.resolve() == source.resolve():
+        raise UsageError("--into must name another file than the store: a replay never writes into the live store")
+    terminal.say(f"copying {source} to {target}")
+    copy_store(source, target)
+    connection = connect(target, create=False)
+    try:
+        with terminal.progress("replaying") as progress:
+            summary = replay(connection, start, end, into=target, report=terminal.say, progress=progress)
+    finally:
+        connection.close()
+    print_replay(summary, terminal)
+    return 0
 
 
 def run(args: argparse.Namespace, terminal: Terminal) -> int:
-    """Choose the day, refuse stale data, run the routine and print the summary."""
+    """Choose the day, refuse stale data, run the routine and print the summary (or run a replay)."""
+    if args.replay is not None:
+        if args.date is not None:
+            raise UsageError("give --date or --replay, not both")
+        return run_replay(args, terminal)
+    if args.into is not None:
+        raise UsageError("--into goes with --replay")
     connection = connect(database_path(args.db), create=False)
     try:
         latest = args.date == LATEST

@@ -14,6 +14,7 @@ import datetime as dt
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from ml.metrics import evaluate
 
@@ -21,6 +22,32 @@ from ml.metrics import evaluate
 WINDOW_DAYS = 60
 #: A day's top decile: the ranks up to ceil(names / 10).
 TOP_FRACTION = 0.1
+
+
+def resolved_metrics(frame: pd.DataFrame, horizon: int) -> dict[str, float | None]:
+    """`ml.metrics.evaluate` of resolved predictions (columns of `ml.predictions`), plus the top decile's hit rate
+    and rows."""
+    metrics = evaluate(
+        frame["calibrated_probability"].to_numpy(),
+        frame["outcome"].to_numpy(),
+        frame["outcome_return"].to_numpy(dtype=float),
+        frame["trade_date"].to_numpy(),
+        frame["ticker"].to_numpy(),
+        horizon,
+    )
+    top = frame["rank_in_day"].to_numpy() <= np.ceil(frame["names_in_day"].to_numpy() * TOP_FRACTION)
+    metrics["top_decile_hit_rate"] = float(frame["outcome"].to_numpy()[top].mean()) if top.any() else None
+    metrics["top_decile_rows"] = int(top.sum())
+    return metrics
+
+
+def period_performance(connection: duckdb.DuckDBPyConnection, horizon: int) -> dict[str, float | None] | None:
+    """The metrics of every resolved prediction in `ml.predictions` (a replay's whole period); None when none."""
+    frame = connection.execute(
+        "select trade_date, ticker, calibrated_probability, outcome, outcome_return, rank_in_day, names_in_day "
+        "from ml.predictions where resolved_on is not null order by trade_date, ticker"
+    ).df()
+    return None if frame.empty else resolved_metrics(frame, horizon)
 
 
 def record_live_performance(
@@ -43,17 +70,7 @@ def record_live_performance(
     ).df()
     if frame.empty:
         return None
-    metrics = evaluate(
-        frame["calibrated_probability"].to_numpy(),
-        frame["outcome"].to_numpy(),
-        frame["outcome_return"].to_numpy(dtype=float),
-        frame["trade_date"].to_numpy(),
-        frame["ticker"].to_numpy(),
-        horizon,
-    )
-    top = frame["rank_in_day"].to_numpy() <= np.ceil(frame["names_in_day"].to_numpy() * TOP_FRACTION)
-    metrics["top_decile_hit_rate"] = float(frame["outcome"].to_numpy()[top].mean()) if top.any() else None
-    metrics["top_decile_rows"] = int(top.sum())
+    metrics = resolved_metrics(frame, horizon)
     dates = frame["trade_date"]
     connection.execute(
         "insert into ml.live_performance values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

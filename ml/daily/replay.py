@@ -1,0 +1,146 @@
+"""`python -m ml.daily --replay START END`: the daily routine, day by day, over a past period, as if live.
+
+The replay runs in a copy of the store (`--into`, by default beside it: `<store>.replay-START-END.duckdb`),
+so the live log is never touched; the copy's daily tables are created anew, empty. On each trading day D of the feature
+mart from START to END it runs exactly `ml.daily.routine.run_day`, which sees only what was known by D: the
+features and regime of D, outcomes whose label was known by D, drift over the 30 days up to D. The result is
+a paper-trading record in the copy: `ml.predictions` with outcomes, the live calibrator of every day, live
+performance, drift checks and the run log.
+
+A model never scores a day whose label window its training saw: when the champion was calibrated on
+outcomes up to START or later, the replay first trains a model as of START in the copy (`train_model(...,
+as_of=START)`: only rows whose label was known before START; the champion's label, features count, seed
+and device), which becomes the copy's champion. Retraining inside the replay is not built yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ml.daily.performance import period_performance
+from ml.daily.routine import ModelCache, run_day
+from ml.errors import MLError
+from ml.training import train_model
+from store import connect, create_tables, transaction
+
+DAILY_TABLES = ("ml.predictions", "ml.live_calibration", "ml.live_performance", "ml.drift_checks", "ml.daily_runs")
+
+
+@dataclass
+class ReplaySummary:
+    """What a replay did, for the printed summary and for tests."""
+
+    into: Path
+    model_id: str
+    trained: bool
+    first_day: dt.date
+    last_day: dt.date
+    days: int
+    scored: int
+    resolved: int
+    drift_triggered_days: int
+    calibration_refits: int
+    performance: dict[str, float | None] | None
+    seconds: float
+
+
+def default_target(source: Path, start: dt.date, end: dt.date) -> Path:
+    """`<store>.replay-START-END.duckdb` beside the store."""
+    return source.with_name(f"{source.stem}.replay-{start:%Y%m%d}-{end:%Y%m%d}.duckdb")
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """Copy the store to `target` (replacing it). The store is opened read-write first and checkpointed, so the
+    file is whole (a writer elsewhere makes this fail with the usual one-line lock error)."""
+    connection = connect(source, create=False)
+    try:
+        connection.execute("checkpoint")
+    finally:
+        connection.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    for leftover in (target, target.with_name(target.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    os.replace(partial, target)
+
+
+def replay_days(connection: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The feature mart's trade dates from `start` to `end`."""
+    rows = connection.execute(
+        "select distinct trade_date from marts.fct_features where trade_date between ? and ? order by 1", [start, end]
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def replay(
+    connection: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    *,
+    into: Path,
+    report: Callable[[str], None] = lambda _message: None,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> ReplaySummary:
+    """Replay START..END on `connection`, a read-write connection to the copy at `into` (module docstring)."""
+    started = time.perf_counter()
+    days = replay_days(connection, start, end)
+    if not days:
+        raise MLError(f"the feature mart has no trading day from {start} to {end}: nothing to replay.")
+    with transaction(connection):
+        for table in DAILY_TABLES:
+            connection.execute(f"drop table if exists {table}")
+        create_tables(connection, "ml")
+    champion = ModelCache().get(connection)
+    trained = champion.calibration_end >= days[0]
+    if trained:
+        report(
+            f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}: training a model "
+            f"as of {days[0]} on the labels known before it"
+        )
+        row = connection.execute(
+            "select random_state, device_requested, params from ml.models where model_id = ?", [champion.model_id]
+        ).fetchall()[0]
+        train_model(
+            connection,
+            random_state=42 if row[0] is None else int(row[0]),
+            device=row[1],
+            n_features=len(champion.trained.features),
+            label=champion.label,
+            as_of=days[0],
+            report=report,
+        )
+    models = ModelCache()
+    scored = resolved = triggered = 0
+    report(f"replaying {len(days)} trading days, {days[0]} to {days[-1]}")
+    for done, day in enumerate(days, 1):
+        result = run_day(connection, day, mode="replay", models=models)
+        scored, resolved = scored + result.scored, resolved + result.resolved
+        triggered += bool(result.drift is not None and result.drift.triggered)
+        progress(done, len(days))
+    model = models.get(connection)
+    refits = connection.execute(
+        "select coalesce(max(automatic_fits), 0) from ml.live_calibration where model_id = ?", [model.model_id]
+    ).fetchall()[0][0]
+    return ReplaySummary(
+        into=into,
+        model_id=model.model_id,
+        trained=trained,
+        first_day=days[0],
+        last_day=days[-1],
+        days=len(days),
+        scored=scored,
+        resolved=resolved,
+        drift_triggered_days=triggered,
+        calibration_refits=int(refits),
+        performance=period_performance(connection, model.horizon),
+        seconds=time.perf_counter() - started,
+    )
