@@ -160,6 +160,7 @@ class FeatureStore:
         *,
         timestamp_column: str = "timestamp",
         output: str = "polars",
+        ttl: dt.timedelta | None = None,
     ) -> Any:
         """Point-in-time features for every row of `entities` (module docstring).
 
@@ -169,6 +170,10 @@ class FeatureStore:
             features: feature names (`list_features()`); None: every column of `fct_features`.
             timestamp_column: the column holding each row's date or timestamp.
             output: 'polars' (default), 'arrow' or 'pandas'.
+            ttl: how old features may be (whole days, as Feast's feature-view TTL): a row whose last close on or
+                before its cutoff is more than `ttl` before the cutoff gets NULL features and `feature_date`.
+                None: any age. A TTL also lets the store read only the rows it can return, which is faster
+                (`ttl=timedelta(0)`: the features of the cutoff date itself, or NULL).
 
         Raises:
             FeatureRequestError: an unknown or look-ahead feature, missing columns, a timestamp column that
@@ -184,8 +189,21 @@ class FeatureStore:
         entity_columns = ", ".join(
             f"entities.{_quote(name)}" for name in table.column_names if name not in (_ENTITY_ROW, _CUTOFF)
         )
+        selected = ["features.trade_date as feature_date", *(f"features.{_quote(name)}" for name in names)]
+        if ttl is not None:
+            if ttl < dt.timedelta(0) or ttl % dt.timedelta(days=1):
+                raise FeatureRequestError(f"FeatureStore: ttl must be a whole, non-negative number of days, got {ttl}.")
+            first_cutoff = pc.min(table.column(_CUTOFF)).as_py()
+            if first_cutoff is not None:
+                earliest = (first_cutoff - ttl).isoformat()
+                source = f"select * from ({source}) as unaged where unaged.trade_date >= date '{earliest}'"
+            fresh = f"features.trade_date >= entities.{_CUTOFF} - {ttl.days}"
+            selected = [
+                f"case when {fresh} then features.trade_date end as feature_date",
+                *(f"case when {fresh} then features.{_quote(name)} end as {_quote(name)}" for name in names),
+            ]
         query = f"""
-            select {entity_columns}, features.trade_date as feature_date, {_select(names, "features")}
+            select {entity_columns}, {", ".join(selected)}
             from entities
             asof left join ({source}) as features
                 on entities.ticker = features.ticker and entities.{_CUTOFF} >= features.trade_date

@@ -96,6 +96,7 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
             f"drift since {drift.window_first} ({drift.rows:,} rows): {len(drifted)} of {len(drift.features)} features "
             "past their threshold (PSI above every month of training)"
             + (f" ({', '.join(drifted[:5])}{', ...' if len(drifted) > 5 else ''})" if drifted else "")
+            + (f"; {len(drift.skipped)} not tested (no value)" if drift.skipped else "")
             + ("; drift verdict: triggered" if drift.triggered else "; drift verdict: no")
         )
     metrics = result.performance

@@ -15,6 +15,9 @@ them, feature by feature, by two effect sizes that do not grow with the number o
 - the **Kolmogorov-Smirnov statistic D** (the largest gap between the two distribution functions, on the
   baseline's 2,000-value sample and as many recent values): recorded, not used for the verdict.
 
+A feature that had values in the training window and has none in the recent one (its source stopped) has
+drifted (PSI and D NULL); one with no value in the training window is not tested (`DriftCheck.skipped`).
+
 A p-value is not used: thirty days of a universe are thousands of rows, autocorrelated in time (a 60-day
 volatility barely moves in 30 days) and across stocks (a day's market move), so a KS test rejects on
 differences no model notices, on most days (issue 12 measured 95 % of features flagged on the synthetic
@@ -30,7 +33,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -62,6 +68,20 @@ class DriftCheck:
     features: pd.DataFrame
     drifted_share: float
     triggered: bool
+    #: Features not tested, with why (no value in the training window or in the recent one).
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def _detector_quiet() -> Iterator[None]:
+    """`DriftDetector` logs a warning for every feature it skips; the check reports them in `skipped`."""
+    detector_logger = logging.getLogger("ml.drift")
+    level = detector_logger.level
+    detector_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        detector_logger.setLevel(level)
 
 
 def drift_detector(connection: duckdb.DuckDBPyConnection, model_id: str) -> DriftDetector:
@@ -127,7 +147,8 @@ def training_thresholds(
     for block in range(blocks):
         first, last = dates[block * WINDOW_DAYS], dates[(block + 1) * WINDOW_DAYS - 1]
         part = rows[(rows["trade_date"] >= first) & (rows["trade_date"] <= last)]
-        details = detector.check_retrain_trigger(part[features].astype("float64"), method="psi")["details"]
+        with _detector_quiet():
+            details = detector.check_retrain_trigger(part[features].astype("float64"), method="psi")["details"]
         for feature, values in details.items():
             maxima[feature] = max(maxima[feature], values["psi"])
     return pd.DataFrame(
@@ -166,23 +187,32 @@ def check_drift(
     if recent.empty:
         raise MLError(f"the feature mart has no row on or before {day}: nothing to check for drift.")
     inputs = recent[features].astype("float64")
-    psi = detector.check_retrain_trigger(inputs, method="psi")["details"]
-    ks = detector.check_retrain_trigger(inputs, method="ks")["details"]
+    with _detector_quiet():
+        checked = detector.check_retrain_trigger(inputs, method="psi")
+        ks = detector.check_retrain_trigger(inputs, method="ks")["details"]
+    psi = checked["details"]
     limits = dict(zip(thresholds["feature"], thresholds["threshold"], strict=True))
-    frame = pd.DataFrame(
-        [
-            {
-                "feature": feature,
-                "psi": details["psi"],
-                "ks_d": ks[feature]["statistic"],
-                "rows": details["n_recent"],
-                "threshold": limits[feature],
-                "drifted": bool(details["psi"] > limits[feature]),
-            }
-            for feature, details in psi.items()
-        ],
-        columns=["feature", "psi", "ks_d", "rows", "threshold", "drifted"],
-    )
+    rows = [
+        {
+            "feature": feature,
+            "psi": details["psi"],
+            "ks_d": ks[feature]["statistic"],
+            "rows": details["n_recent"],
+            "threshold": limits[feature],
+            "drifted": bool(details["psi"] > limits[feature]),
+        }
+        for feature, details in psi.items()
+    ]
+    # A feature the model was trained with that has no value at all in the window has drifted as far as it can.
+    vanished = {
+        feature for feature in checked["skipped_features"] if feature in limits and recent[feature].isna().all()
+    }
+    vanished -= set(psi)
+    rows += [
+        {"feature": name, "psi": None, "ks_d": None, "rows": 0, "threshold": limits[name], "drifted": True}
+        for name in sorted(vanished)
+    ]
+    frame = pd.DataFrame(rows, columns=["feature", "psi", "ks_d", "rows", "threshold", "drifted"])
     share = float(frame["drifted"].mean()) if len(frame) else 0.0
     return DriftCheck(
         day=day,
@@ -191,6 +221,7 @@ def check_drift(
         features=frame,
         drifted_share=share,
         triggered=bool(len(frame) and share >= TRIGGER_SHARE),
+        skipped={name: why for name, why in checked["skipped_features"].items() if name not in vanished},
     )
 
 
@@ -205,8 +236,8 @@ def record_drift(connection: duckdb.DuckDBPyConnection, model_id: str, check: Dr
                 row.feature,
                 check.window_first,
                 int(row.rows),
-                float(row.psi),
-                float(row.ks_d),
+                None if pd.isna(row.psi) else float(row.psi),
+                None if pd.isna(row.ks_d) else float(row.ks_d),
                 float(row.threshold),
                 bool(row.drifted),
                 check.triggered,

@@ -172,7 +172,7 @@ def test_outcomes_are_matched_once_their_label_is_known_and_each_days_calibrator
     # Each day's drift check: one row per model feature, the run's share and verdict agree with the rows.
     checks = read(daily_store, "select * from ml.drift_checks")
     assert len(checks) == len(days) * len(summary.selected_features)
-    assert (checks["drifted"] == (checks["psi"] > checks["threshold"])).all()
+    assert (checks["drifted"] == ((checks["psi"] > checks["threshold"]) | checks["psi"].isna())).all()
     assert (checks["threshold"] >= drift.PSI_THRESHOLD).all()
     runs = read(daily_store, "select run_date, drifted_share, drift_triggered from ml.daily_runs order by run_date")
     shares = checks.groupby("as_of_date")["drifted"].mean()
@@ -371,3 +371,26 @@ def test_arguments_that_do_not_fit_together_are_usage_errors(tmp_path, arguments
     result = run_module("ml.daily", "--db", str(tmp_path / "none.duckdb"), *arguments)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_feature_whose_source_stopped_counts_as_drifted(daily_model_store, daily_store):
+    summary = daily_model_store[1]
+    day = feature_days(daily_store, calibration_end(summary))[-1]
+    plain = [name for name in summary.selected_features if not name.endswith("_xs_rank")]
+    splits = summary.splits["train"]
+    with duckdb.connect(str(daily_store)) as connection:
+        thresholds = drift.training_thresholds(
+            connection, summary.model_id, summary.selected_features, splits["first_date"], splits["last_date"]
+        )
+        before = check_drift(connection, summary.model_id, summary.selected_features, 1, day, thresholds)
+        connection.execute(
+            f"update marts.fct_features_v1 set {plain[0]} = null where trade_date > ?", [day - dt.timedelta(days=60)]
+        )
+        after = check_drift(connection, summary.model_id, summary.selected_features, 1, day, thresholds)
+    row = after.features.set_index("feature").loc[plain[0]]
+    assert row["drifted"] and pd.isna(row["psi"]) and row["rows"] == 0
+    assert len(after.features) == len(before.features) and plain[0] not in after.skipped
+    assert after.drifted_share == pytest.approx(
+        before.features["drifted"].sum() / len(before.features)
+        + (0 if before.features.set_index("feature").loc[plain[0], "drifted"] else 1 / len(before.features))
+    )

@@ -184,3 +184,21 @@ def test_the_client_only_reads(synthetic_store):
         with duckdb.connect(str(synthetic_store), read_only=True) as other:
             assert other.execute("select count(*) from marts.fct_features").fetchall()[0][0] > 0
     assert synthetic_store.stat().st_mtime_ns == before
+
+
+def test_a_ttl_leaves_out_features_older_than_it_and_changes_nothing_else(synthetic_store):
+    days = trading_days(synthetic_store, "AAPL")
+    saturday = next(day for day in days[100:] if day.weekday() == 4) + dt.timedelta(days=1)
+    entities = pl.DataFrame({"ticker": ["AAPL"] * 3, "timestamp": [days[150], saturday, days[-1]]})
+    with FeatureStore(synthetic_store) as store:
+        plain = store.get_historical_features(entities, ["rsi_14", "regime_id"])
+        same_day = store.get_historical_features(entities, ["rsi_14", "regime_id"], ttl=dt.timedelta(0))
+        week = store.get_historical_features(entities, ["rsi_14", "regime_id"], ttl=dt.timedelta(days=7))
+        with pytest.raises(FeatureRequestError, match="whole, non-negative"):
+            store.get_historical_features(entities, ["rsi_14"], ttl=dt.timedelta(hours=5))
+
+    assert week.equals(plain)
+    # The Saturday's last close (Friday) is one day old: NULL with ttl 0, the other rows unchanged.
+    assert same_day["feature_date"].to_list() == [days[150], None, days[-1]]
+    assert same_day["rsi_14"][1] is None and same_day["regime_id"][1] is None
+    assert same_day[[0, 2]].equals(plain[[0, 2]])
