@@ -94,7 +94,7 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
         drifted = drift.features.loc[drift.features["drifted"], "feature"].tolist()
         terminal.line(
             f"drift since {drift.window_first} ({drift.rows:,} rows): {len(drifted)} of {len(drift.features)} features "
-            "past their threshold (PSI above every month of training)"
+            "past their threshold (PSI above 0.2 and above every month of training)"
             + (f" ({', '.join(drifted[:5])}{', ...' if len(drifted) > 5 else ''})" if drifted else "")
             + (f"; {len(drift.skipped)} not tested (no value)" if drift.skipped else "")
             + ("; drift verdict: triggered" if drift.triggered else "; drift verdict: no")
