@@ -92,7 +92,7 @@ def save_live_calibrator(
         [
             model_id,
             as_of,
-            calibrator.method_ if hasattr(calibrator, "method_") else "identity",
+            calibrator.method_,
             window_rows,
             pending_rows,
             state["n_resolved"],

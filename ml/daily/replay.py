@@ -99,7 +99,8 @@ def replay(
         for table in DAILY_TABLES:
             connection.execute(f"drop table if exists {table}")
         create_tables(connection, "ml")
-    champion = ModelCache().get(connection)
+    models = ModelCache()  # one cache for the whole replay: the champion is read once (or the model trained here)
+    champion = models.get(connection)
     trained = champion.calibration_end >= days[0]
     if trained:
         report(
@@ -118,7 +119,6 @@ def replay(
             as_of=days[0],
             report=report,
         )
-    models = ModelCache()
     scored = resolved = triggered = 0
     report(f"replaying {len(days)} trading days, {days[0]} to {days[-1]}")
     for done, day in enumerate(days, 1):

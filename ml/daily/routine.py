@@ -211,7 +211,7 @@ def run_day(
             if model_id == champion.model_id:
                 performance = metrics
         seconds = time.perf_counter() - started
-        method = calibrator.method_ if hasattr(calibrator, "method_") else "identity"
+        method = calibrator.method_
         connection.execute(
             "insert into ml.daily_runs values (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
             [
