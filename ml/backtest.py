@@ -1,6 +1,6 @@
 """`python -m ml.backtest`: do the signals predict forward returns? Edge, factor view, backtest and report.
 
-    python -m ml.backtest            # the newest model in $FEATURE_STORE_DB or warehouse/feature_store.duckdb
+    python -m ml.backtest            # the champion model in $FEATURE_STORE_DB or warehouse/feature_store.duckdb
     python -m ml.backtest --cost-bps 5 --top-fraction 0.2 --model-id 20261125T031806-dace6164
     python -m ml.backtest --report reports/edge.html
 
@@ -33,7 +33,11 @@ INTERRUPTED = "no analysis was stored: the database is as it was before this com
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml.backtest", description=__doc__.splitlines()[0])
     add_database_argument(parser)
-    parser.add_argument("--model-id", default=None, help="model to test (default: the newest in ml.models)")
+    parser.add_argument(
+        "--model-id",
+        default=None,
+        help="model to test (default: the champion: the model ml.train trained last, or one ml.daily promoted since)",
+    )
     parser.add_argument(
         "--cost-bps", type=non_negative_float, default=10.0, help="trading cost per side, basis points (10)"
     )

@@ -14,12 +14,23 @@ Tables (their DDL is in `store.tables`; one transaction per run, so a failed run
 - `ml.tuning`: the hyperparameter search, one row per (candidate, walk-forward fold): its LightGBM settings,
   the fold's rows and dates, its AUC, and whether it was chosen.
 
-`load_trained_model(connection, model_id)` rebuilds a stored model (`TrainedModel`): its predictions are
-identical to the original's.
+- `ml.model_status`: each model's status changes, in order (`event`): 'champion' (the model the daily routine
+  scores with), 'challenger' (trained by the routine, scored beside the champion until it is judged),
+  'retired' (a champion replaced) and 'rejected' (a challenger that lost), with the day it took effect, who
+  decided (`source`: 'ml.train', 'daily' for the routine, 'replay' for a replay's first model) and the reason.
+  A model's status is its latest change.
+
+**The champion** (`champion_id`) is the model whose latest change made it champion, the latest such; a model
+`python -m ml.train` trains becomes champion (the one before is retired). A store from before statuses
+were kept has none: its champion is the newest model without a status.
+
+`load_trained_model(connection, model_id)` rebuilds a stored model (`TrainedModel`; default: the champion):
+its predictions are identical to the original's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 
@@ -64,8 +75,122 @@ class ModelRecord:
     tuning_choice: str | None = None
 
 
-def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord) -> None:
-    """Write one model and everything about it, in one transaction."""
+#: A model's statuses (module docstring).
+STATUSES = ("champion", "challenger", "retired", "rejected")
+#: Who changed a status: `python -m ml.train` (or `train_model` called directly), the daily routine, a replay.
+SOURCES = ("ml.train", "daily", "replay")
+#: The tables holding a row per model (plus `ml.models`), deleted with it (`delete_model`).
+MODEL_TABLES = (
+    "ml.metrics",
+    "ml.tuning",
+    "ml.feature_importance",
+    "ml.selected_features",
+    "ml.calibrators",
+    "ml.drift_baselines",
+    "ml.drift_thresholds",
+    "ml.model_status",
+)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A status a model takes (`ml.model_status`)."""
+
+    status: str
+    effective_date: dt.date
+    source: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES or self.source not in SOURCES:
+            raise ValueError(f"unknown status {self.status!r} or source {self.source!r}")
+
+
+def trained_by_ml_train() -> StatusChange:
+    """The status of a model `python -m ml.train` trains: champion from today."""
+    return StatusChange("champion", dt.date.today(), "ml.train", "trained with python -m ml.train")
+
+
+def record_status(connection: duckdb.DuckDBPyConnection, model_id: str, change: StatusChange) -> None:
+    """Append a status change; a new champion retires the one before it (same day, same source). Call inside
+    the writer's transaction."""
+    create_tables(connection, "ml")
+    if change.status == "champion":
+        previous = champion_id(connection)
+        if previous is not None and previous != model_id:
+            reason = f"replaced by {model_id} ({change.reason})"
+            _append_status(connection, previous, StatusChange("retired", change.effective_date, change.source, reason))
+    _append_status(connection, model_id, change)
+
+
+def _append_status(connection: duckdb.DuckDBPyConnection, model_id: str, change: StatusChange) -> None:
+    connection.execute(
+        "insert into ml.model_status select coalesce(max(event), 0) + 1, ?, ?, ?, ?, ?, now() from ml.model_status",
+        [model_id, change.status, change.effective_date, change.source, change.reason],
+    )
+
+
+def current_statuses(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each model's status: its latest change (models without one are left out)."""
+    if not relation_exists(connection, "ml.model_status"):
+        return {}
+    rows = connection.execute(
+        "select model_id, arg_max(status, event) from ml.model_status group by model_id order by model_id"
+    ).fetchall()
+    return dict(rows)
+
+
+def champion_id(connection: duckdb.DuckDBPyConnection) -> str | None:
+    """The champion (module docstring); None when the store holds no model."""
+    if not relation_exists(connection, "ml.models"):
+        return None
+    if relation_exists(connection, "ml.model_status"):
+        rows = connection.execute(
+            """
+            with latest as (
+                select model_id, max(event) as event from ml.model_status group by model_id
+            )
+            select s.model_id from ml.model_status as s join latest using (model_id, event)
+            where s.status = 'champion' order by s.event desc limit 1
+            """
+        ).fetchall()
+        if rows:
+            return rows[0][0]
+        without_status = "where model_id not in (select model_id from ml.model_status)"
+    else:
+        without_status = ""
+    rows = connection.execute(f"select model_id from ml.models {without_status} order by created_at desc limit 1")
+    found = rows.fetchall()
+    return found[0][0] if found else None
+
+
+def models_with_status(connection: duckdb.DuckDBPyConnection, status: str) -> list[str]:
+    """The models whose status is `status`, oldest change first."""
+    if not relation_exists(connection, "ml.model_status"):
+        return []
+    rows = connection.execute(
+        """
+        with latest as (select model_id, max(event) as event from ml.model_status group by model_id)
+        select s.model_id from ml.model_status as s join latest using (model_id, event)
+        where s.status = ? order by s.event
+        """,
+        [status],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def delete_model(connection: duckdb.DuckDBPyConnection, model_id: str) -> None:
+    """Delete a model and its rows in the registry's tables (a model the daily routine trained on a day it
+    runs again). Call inside the writer's transaction."""
+    for table in MODEL_TABLES:
+        if relation_exists(connection, table):
+            connection.execute(f"delete from {table} where model_id = ?", [model_id])
+    connection.execute("delete from ml.models where model_id = ?", [model_id])
+
+
+def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord, status: StatusChange | None = None) -> None:
+    """Write one model and everything about it, and its status (default: champion, trained with
+    `python -m ml.train`), in one transaction."""
     with transaction(connection):
         create_tables(connection, "ml")
         connection.execute(
@@ -147,15 +272,16 @@ def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord) -> No
             "insert into ml.drift_baselines values (?, ?, ?)",
             [[record.model_id, feature, json.dumps(baseline)] for feature, baseline in record.drift_baselines.items()],
         )
+        record_status(connection, record.model_id, status or trained_by_ml_train())
 
 
 def load_model_row(connection: duckdb.DuckDBPyConnection, model_id: str | None = None) -> dict:
-    """The stored row of `model_id` (default: the newest model) with its JSON fields decoded, and its
-    calibrator's method and state."""
+    """The stored row of `model_id` (default: the champion) with its JSON fields decoded, and its calibrator's
+    method and state."""
     if not relation_exists(connection, "ml.models"):
         raise MLError(f"{database_file(connection)} holds no trained model: run `python -m ml.train` first.")
-    query = "select * from ml.models " + ("where model_id = ?" if model_id else "order by created_at desc limit 1")
-    cursor = connection.execute(query, [model_id] if model_id else [])
+    wanted = model_id or champion_id(connection)
+    cursor = connection.execute("select * from ml.models where model_id = ?", [wanted])
     rows = cursor.fetchall()
     row = rows[0] if rows else None
     if row is None:
@@ -192,7 +318,7 @@ class TrainedModel:
 
 
 def load_trained_model(connection: duckdb.DuckDBPyConnection, model_id: str | None = None) -> TrainedModel:
-    """Rebuild a stored model (default: the newest) from its LightGBM text and calibrator state."""
+    """Rebuild a stored model (default: the champion) from its LightGBM text and calibrator state."""
     return trained_model_from_row(load_model_row(connection, model_id))
 
 

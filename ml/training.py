@@ -34,7 +34,7 @@ from ml.data import DEFAULT_LABEL, FORWARD_RETURN, LABELS, REGIME, label_horizon
 from ml.drift import DriftDetector
 from ml.learner import HierarchicalMetaLearner
 from ml.metrics import evaluate
-from ml.registry import ModelRecord, save_model
+from ml.registry import ModelRecord, StatusChange, save_model
 from ml.selection import FeatureSelector
 from ml.splits import purged_splits
 from ml.tuning import candidate_name, choose_params
@@ -100,11 +100,13 @@ def train_model(
     calibration_method: str = "auto",
     label: str = DEFAULT_LABEL,
     as_of: dt.date | None = None,
+    status: StatusChange | None = None,
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
     stored at the end, in one transaction); return its summary. `as_of`: train as of that day, on the rows
-    whose label was known before it (a model that may score that day and later ones out of sample)."""
+    whose label was known before it (a model that may score that day and later ones out of sample). `status`:
+    the model's status in the registry (default: champion, trained with `python -m ml.train`)."""
     started = time.perf_counter()
     report("reading marts.fct_training_examples" + (f" (labels known before {as_of})" if as_of else ""))
     data = load_training_examples(connection, label=label, known_before=as_of)
@@ -278,7 +280,7 @@ def train_model(
         tuning_choice=candidate_name(params),
     )
     report("saving the model, metrics and baselines to the ml schema")
-    save_model(connection, record)
+    save_model(connection, record, status)
     return TrainSummary(
         model_id=model_id,
         device_requested=device,

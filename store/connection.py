@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -112,8 +113,15 @@ def _first_line(text: str) -> str:
 def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, or ROLLBACK if the block raises (Ctrl-C included): a failed write leaves every table
     as it was. A disk that fills up inside the block or at COMMIT becomes `DiskFullError` (DuckDB does not
-    commit a transaction whose COMMIT fails)."""
+    commit a transaction whose COMMIT fails).
+
+    A block inside another `transaction` of the same connection joins it: the outer block commits or rolls
+    back everything (the daily routine trains and stores a challenger inside the day's transaction)."""
+    if connection in _OPEN:
+        yield connection
+        return
     connection.execute("begin transaction")
+    _OPEN.add(connection)
     try:
         yield connection
         connection.execute("commit")
@@ -124,6 +132,12 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDB
         if is_disk_full(error):
             raise DiskFullError(_database_name(connection, error), disk_full_detail(error)) from error
         raise
+    finally:
+        _OPEN.discard(connection)
+
+
+#: Connections inside a `transaction` block.
+_OPEN: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
 
 def is_disk_full(error: BaseException) -> bool:
@@ -160,7 +174,12 @@ def release_memory(connection: duckdb.DuckDBPyConnection) -> None:
     allocator holds. A command keeps its one connection open for its whole run, so after reading a mart into
     Arrow that memory (hundreds of MiB for the real data set) would otherwise stay taken while the model
     trains. DuckDB evicts unpinned pages when its memory limit is lowered; the limit then goes back to DuckDB's
-    default, which is what `connect` opens with (the store never sets another)."""
+    default, which is what `connect` opens with (the store never sets another).
+
+    Inside a `transaction` it does nothing: DuckDB cannot evict the transaction's own pages, and the refused
+    setting would abort the transaction."""
+    if connection in _OPEN:
+        return
     # DuckDB refuses the low limit when it cannot evict enough (pages pinned by a result still open elsewhere in
     # the process): then nothing is handed back, which only costs memory, never correctness.
     with suppress(duckdb.Error):

@@ -7,7 +7,8 @@ dbt owns the schemas it builds (staging, intermediate, marts, seeds); Python own
   `rejects` (quarantined input rows with the rule they broke), and the run log: `ingest_runs`,
   `ingest_run_datasets`, `ingest_files`, `validation_results`.
 - `ml` (written by `python -m ml.train`): `models`, `metrics`, `feature_importance`, `selected_features`,
-  `calibrators`, `drift_baselines`, `tuning`; and by `python -m ml.daily`: `predictions` (each day's scores
+  `calibrators`, `drift_baselines`, `tuning`, `model_status` (each model's status changes: champion,
+  challenger, retired, rejected, with the reason); and by `python -m ml.daily`: `predictions` (each day's scores
   and, once known, their outcomes), `live_calibration` (the live calibrator of each model as of each day),
   `live_performance` (rolling live metrics as of each day), `drift_thresholds` (each model's PSI threshold per
   feature, from its training window), `drift_checks` (per feature and day: PSI, KS D, threshold, verdict) and
@@ -257,6 +258,15 @@ create table if not exists ml.drift_baselines (
     baseline varchar not null,
     primary key (model_id, feature)
 );
+create table if not exists ml.model_status (
+    event integer primary key,
+    model_id varchar not null,
+    status varchar not null,
+    effective_date date not null,
+    source varchar not null,
+    reason varchar not null,
+    recorded_at timestamp not null
+);
 create table if not exists ml.predictions (
     model_id varchar not null,
     trade_date date not null,
@@ -336,7 +346,10 @@ create table if not exists ml.daily_runs (
     calibration_method varchar not null,
     drifted_share double,
     drift_triggered boolean,
-    seconds double not null
+    seconds double not null,
+    retrain_mode varchar,
+    retrain_reason varchar,
+    trained_model_id varchar
 );
 """
 
@@ -486,6 +499,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("raw", "ingest_runs", "pid", "bigint"),
     ("raw", "ingest_runs", "host", "varchar"),
     ("raw", "ingest_runs", "process_started", "varchar"),
+    ("ml", "daily_runs", "retrain_mode", "varchar"),
+    ("ml", "daily_runs", "retrain_reason", "varchar"),
+    ("ml", "daily_runs", "trained_model_id", "varchar"),
 )
 
 

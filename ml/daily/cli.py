@@ -4,15 +4,18 @@
     python -m ml.daily --date 2026-11-27  # that day (or the trading day before it, on a holiday or weekend)
     python -m ml.daily --date latest      # the store's latest day (data without a clock: the synthetic market)
     python -m ml.daily --replay 2025-01-02 2025-12-31   # those days one by one, as if live, in a copy of the store
+    python -m ml.daily --retrain never    # score, but train no challenger (auto: on drift or degraded live AUC)
 
 Refuses stale data (the store's prices do not reach the day, the last ingest run failed or loaded nothing,
 or the features are not built) with one line and exit status 1, scoring nothing. Otherwise, in one
 transaction: resolves the outcomes known by the day, updates the live calibrator, scores every ticker of the
-day into `ml.predictions`, and records the live calibration and performance; re-running a day replaces it.
-Ends with the day's strongest calls, the drift verdict and the live metrics. `--replay` runs the same routine
-on every trading day of a past period in a copy of the store (`--into`), training a model as of the first day
-when the champion saw later outcomes (ml/daily/replay.py), and ends with the period's live metrics. Follows
-the command-line convention of `cli` (exit 0 / 1 / 2 / 130, one-line errors).
+day into `ml.predictions` (and with the challenger in shadow), records the live calibration and performance,
+judges the challenger and trains one when drift or the live performance says so (`--retrain`,
+ml/daily/retraining.py); re-running a day replaces it. Ends with the day's strongest calls, the drift
+verdict, the retraining news and the live metrics. `--replay` runs the same routine on every trading day of a
+past period in a copy of the store (`--into`), training a model as of the first day when the champion saw
+later outcomes (ml/daily/replay.py), and ends with the period's live metrics. Follows the command-line
+convention of `cli` (exit 0 / 1 / 2 / 130, one-line errors).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cli import Terminal, UsageError, run_command
 from cli.arguments import add_database_argument, iso_date
 from ml.daily.freshness import day_to_score
 from ml.daily.replay import ReplaySummary, copy_store, default_target, replay
+from ml.daily.retraining import MODES, SHADOW_DAYS
 from ml.daily.routine import DayResult, run_day
 from ml.errors import MLError
 from ml.formatting import number
@@ -56,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar=("START", "END"),
         help="run the routine on every trading day from START to END, as if live, in a copy of the store",
+    )
+    parser.add_argument(
+        "--retrain",
+        choices=MODES,
+        default="auto",
+        help="auto (default): train a challenger when drift triggers or the live AUC falls below the test AUC; "
+        "always: on every run; never: not (one challenger at a time, promoted only if it beats the champion)",
     )
     parser.add_argument(
         "--into",
@@ -99,6 +110,16 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
             + (f"; {len(drift.skipped)} not tested (no value)" if drift.skipped else "")
             + ("; drift verdict: triggered" if drift.triggered else "; drift verdict: no")
         )
+    if result.decision is not None:
+        verdict = "promoted to champion" if result.decision.promoted else "rejected"
+        terminal.line(f"challenger {result.decision.challenger_id} {verdict}: {result.decision.reason}")
+    if result.trained_model_id is not None:
+        terminal.line(
+            f"retrained: challenger {result.trained_model_id} ({result.retrain_reason}); it is scored beside the "
+            f"champion and judged once {SHADOW_DAYS} trade dates of both are resolved"
+        )
+    elif result.shadow_model_id is not None:
+        terminal.line(f"challenger {result.shadow_model_id} scored in shadow, waiting for its window")
     metrics = result.performance
     if metrics is None:
         terminal.line("live performance: no outcome known yet")
@@ -109,12 +130,14 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
 def print_replay(summary: ReplaySummary, terminal: Terminal) -> None:
     """The replay in a few lines a person reads."""
     terminal.line(
-        f"replayed {summary.days} trading days, {summary.first_day} to {summary.last_day}, with model "
-        f"{summary.model_id}"
+        f"replayed {summary.days} trading days, {summary.first_day} to {summary.last_day}, from model "
+        f"{summary.first_model_id}"
         + (" (trained as of the first day)" if summary.trained else "")
+        + ("" if summary.model_id == summary.first_model_id else f" to champion {summary.model_id}")
         + f": {summary.scored:,} predictions, {summary.resolved:,} resolved; drift triggered on "
-        f"{summary.drift_triggered_days} day(s); live calibrator refitted {summary.calibration_refits} time(s); "
-        f"{summary.seconds:.0f} s"
+        f"{summary.drift_triggered_days} day(s); {summary.retrains} challenger(s) trained, {summary.promotions} "
+        f"promoted, {summary.rejections} rejected; the last champion's live calibrator refitted "
+        f"{summary.calibration_refits} time(s); {summary.seconds:.0f} s ({summary.training_seconds:.0f} s training)"
     )
     if summary.performance is not None:
         terminal.line(f"over the period, {metrics_line(summary.performance)}")
@@ -135,7 +158,9 @@ def run_replay(args: argparse.Namespace, terminal: Terminal) -> int:
     connection = connect(target, create=False)
     try:
         with terminal.progress("replaying") as progress:
-            summary = replay(connection, start, end, into=target, report=terminal.say, progress=progress)
+            summary = replay(
+                connection, start, end, into=target, retrain=args.retrain, report=terminal.say, progress=progress
+            )
     finally:
         connection.close()
     print_replay(summary, terminal)
@@ -154,7 +179,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
     try:
         latest = args.date == LATEST
         day = day_to_score(connection, None if latest else args.date, latest=latest)
-        result = run_day(connection, day, report=terminal.say)
+        result = run_day(connection, day, retrain=args.retrain, report=terminal.say)
     finally:
         connection.close()
     print_summary(result, terminal)

@@ -42,10 +42,13 @@ def resolved_metrics(frame: pd.DataFrame, horizon: int) -> dict[str, float | Non
 
 
 def period_performance(connection: duckdb.DuckDBPyConnection, horizon: int) -> dict[str, float | None] | None:
-    """The metrics of every resolved prediction in `ml.predictions` (a replay's whole period); None when none."""
+    """The metrics of every resolved prediction of the day's champion in `ml.predictions` (a replay's whole
+    period: the calls it made, not a challenger's in shadow); None when none."""
     frame = connection.execute(
-        "select trade_date, ticker, calibrated_probability, outcome, outcome_return, rank_in_day, names_in_day "
-        "from ml.predictions where resolved_on is not null order by trade_date, ticker"
+        "select p.trade_date, p.ticker, p.calibrated_probability, p.outcome, p.outcome_return, p.rank_in_day, "
+        "p.names_in_day from ml.predictions as p "
+        "join ml.daily_runs as r on p.trade_date = r.run_date and p.model_id = r.model_id "
+        "where p.resolved_on is not null order by p.trade_date, p.ticker"
     ).df()
     return None if frame.empty else resolved_metrics(frame, horizon)
 
@@ -72,6 +75,7 @@ def record_live_performance(
         return None
     metrics = resolved_metrics(frame, horizon)
     dates = frame["trade_date"]
+    metrics["dates"] = int(dates.nunique())
     connection.execute(
         "insert into ml.live_performance values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

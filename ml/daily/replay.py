@@ -7,10 +7,12 @@ features and regime of D, outcomes whose label was known by D, drift over the 30
 a paper-trading record in the copy: `ml.predictions` with outcomes, the live calibrator of every day, live
 performance, drift checks and the run log.
 
-A model never scores a day whose label window its training saw: when the champion was calibrated on
-outcomes up to START or later, the replay first trains a model as of START in the copy (`train_model(...,
-as_of=START)`: only rows whose label was known before START; the champion's label, features count, seed
-and device), which becomes the copy's champion. Retraining inside the replay is not built yet.
+The copy's status history (`ml.model_status`) starts anew too: the store's champion is the replay's first
+champion. A model never scores a day whose label window its training saw: when the champion was calibrated
+on outcomes up to START or later, the replay first trains a model as of START in the copy (`train_model(...,
+as_of=START)`: only rows whose label was known before START; the champion's training settings), which
+becomes the copy's champion. Inside the replay, challengers are trained, judged and promoted by the same
+rules as live (`--retrain`, default auto: `ml.daily.retraining`); `--retrain never` replays one model.
 """
 
 from __future__ import annotations
@@ -26,12 +28,21 @@ from pathlib import Path
 import duckdb
 
 from ml.daily.performance import period_performance
+from ml.daily.retraining import training_settings
 from ml.daily.routine import ModelCache, run_day
 from ml.errors import MLError
+from ml.registry import StatusChange, champion_id, record_status
 from ml.training import train_model
 from store import connect, create_tables, transaction
 
-DAILY_TABLES = ("ml.predictions", "ml.live_calibration", "ml.live_performance", "ml.drift_checks", "ml.daily_runs")
+DAILY_TABLES = (
+    "ml.predictions",
+    "ml.live_calibration",
+    "ml.live_performance",
+    "ml.drift_checks",
+    "ml.daily_runs",
+    "ml.model_status",
+)
 
 
 @dataclass
@@ -50,6 +61,13 @@ class ReplaySummary:
     calibration_refits: int
     performance: dict[str, float | None] | None
     seconds: float
+    #: The replay's first champion (`model_id` is its champion at the end).
+    first_model_id: str = ""
+    #: Challengers trained inside the replay, and how many of them were promoted or rejected.
+    retrains: int = 0
+    promotions: int = 0
+    rejections: int = 0
+    training_seconds: float = 0.0
 
 
 def default_target(source: Path, start: dt.date, end: dt.date) -> Path:
@@ -87,6 +105,7 @@ def replay(
     end: dt.date,
     *,
     into: Path,
+    retrain: str = "auto",
     report: Callable[[str], None] = lambda _message: None,
     progress: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> ReplaySummary:
@@ -96,35 +115,49 @@ def replay(
     if not days:
         raise MLError(f"the feature mart has no trading day from {start} to {end}: nothing to replay.")
     with transaction(connection):
+        first = champion_id(connection)
         for table in DAILY_TABLES:
             connection.execute(f"drop table if exists {table}")
         create_tables(connection, "ml")
-    models = ModelCache()  # one cache for the whole replay: the champion is read once (or the model trained here)
+        if first is not None:
+            change = StatusChange("champion", days[0], "replay", "the champion of the store this replay copied")
+            record_status(connection, first, change)
+    models = ModelCache()  # one cache for the whole replay: each model is read once
     champion = models.get(connection)
     trained = champion.calibration_end >= days[0]
+    training_seconds = 0.0
     if trained:
         report(
             f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}: training a model "
             f"as of {days[0]} on the labels known before it"
         )
-        row = connection.execute(
-            "select random_state, device_requested, params from ml.models where model_id = ?", [champion.model_id]
-        ).fetchall()[0]
-        train_model(
+        reason = f"trained as of {days[0]}: {champion.model_id} was calibrated up to {champion.calibration_end}"
+        summary = train_model(
             connection,
-            random_state=42 if row[0] is None else int(row[0]),
-            device=row[1],
-            n_features=len(champion.trained.features),
-            label=champion.label,
+            **training_settings(connection, champion.model_id),
             as_of=days[0],
+            status=StatusChange("champion", days[0], "replay", reason),
             report=report,
         )
-    scored = resolved = triggered = 0
+        training_seconds += summary.seconds
+    first_model_id = models.get(connection).model_id
+    scored = resolved = triggered = retrains = promotions = rejections = 0
     report(f"replaying {len(days)} trading days, {days[0]} to {days[-1]}")
     for done, day in enumerate(days, 1):
-        result = run_day(connection, day, mode="replay", models=models)
+        result = run_day(connection, day, mode="replay", retrain=retrain, models=models)
         scored, resolved = scored + result.scored, resolved + result.resolved
         triggered += bool(result.drift is not None and result.drift.triggered)
+        if result.decision is not None:
+            promotions += result.decision.promoted
+            rejections += not result.decision.promoted
+            verdict = "promoted" if result.decision.promoted else "rejected"
+            report(f"{day}: challenger {result.decision.challenger_id} {verdict}: {result.decision.reason}")
+        if result.trained_model_id is not None:
+            retrains += 1
+            report(f"{day}: trained challenger {result.trained_model_id} ({result.retrain_reason})")
+            training_seconds += connection.execute(
+                "select training_seconds from ml.models where model_id = ?", [result.trained_model_id]
+            ).fetchall()[0][0]
         progress(done, len(days))
     model = models.get(connection)
     refits = connection.execute(
@@ -143,4 +176,9 @@ def replay(
         calibration_refits=int(refits),
         performance=period_performance(connection, model.horizon),
         seconds=time.perf_counter() - started,
+        first_model_id=first_model_id,
+        retrains=retrains,
+        promotions=promotions,
+        rejections=rejections,
+        training_seconds=training_seconds,
     )

@@ -1,23 +1,33 @@
-"""One day of the daily routine, in one transaction: resolve outcomes, update the live calibrators, score the
-day with the champion, record live performance.
+"""One day of the daily routine, in one transaction: resolve outcomes, update the live calibrators, judge a
+challenger, score the day with the champion (and the challenger, in shadow), check drift, record live
+performance, and retrain when the rules say so.
 
-`run_day(connection, day)`, for a trading day the store holds (`ml.daily.freshness.day_to_score` chose it):
+`run_day(connection, day, retrain=...)`, for a trading day the store holds (`ml.daily.freshness.day_to_score`
+chose it):
 
 1. forget whatever an earlier run of the same day wrote (its predictions, the outcomes it resolved, its
-   calibrator and performance rows): re-running a day replaces it, never duplicates it; a day before the
-   last day run is refused, as it would leave the later days built on another history;
-2. for every model with predictions waiting for their outcome, and the champion: resolve the outcomes known
-   by the day (`ml.daily.outcomes`) and feed them to the model's live calibrator, as of the previous day
-   (`ml.daily.live_calibration`);
-3. score every ticker of the day with the champion (`ml.daily.scoring`), calibrated by its live calibrator,
-   and add the predictions to that calibrator as pending;
-4. check the champion's features for drift over the last 30 trade dates against its training baselines
+   calibrator, performance and drift rows, its status changes and the challenger it trained): re-running a day
+   replaces it, never duplicates it; a day before the last day run is refused, as it would leave the later days
+   built on another history;
+2. for every model with predictions waiting for their outcome, the champion and the challenger: resolve the
+   outcomes known by the day (`ml.daily.outcomes`) and feed them to the model's live calibrator, as of the
+   previous day (`ml.daily.live_calibration`);
+3. judge the challenger in shadow, if any, against the champion on their shared resolved window
+   (`ml.daily.retraining`): promoted, it is the champion from this day on;
+4. score every ticker of the day with the champion (`ml.daily.scoring`), calibrated by its live calibrator,
+   and add the predictions to that calibrator as pending; the same for the challenger in shadow;
+5. check the champion's features for drift over the last 30 trade dates against its training baselines
    (`ml.daily.drift`);
-5. store each live calibrator as of the day, each model's live performance (`ml.daily.performance`), the
-   drift check (`ml.drift_checks`) and the run (`ml.daily_runs`).
+6. store each live calibrator as of the day and each model's live performance (`ml.daily.performance`), and
+   the drift check (`ml.drift_checks`);
+7. under `--retrain auto`, when drift triggered or the champion's live performance fell below its test
+   window, and no challenger is in shadow, train a challenger on the labels known by the day
+   (`ml.daily.retraining`; `always`: whatever the triggers; `never`: not);
+8. store the run (`ml.daily_runs`).
 
-The champion is the newest model of `ml.models`. A model scores only days after its calibration window: a
-day whose label window its training (model or calibrator) saw would be scored in sample.
+The champion is `ml.registry.champion_id`: the model `python -m ml.train` trained last, or the challenger the
+routine promoted since. A model scores only days after its calibration window: a day whose label window its
+training (model or calibrator) saw would be scored in sample.
 """
 
 from __future__ import annotations
@@ -36,10 +46,18 @@ from ml.daily.drift import DriftCheck, check_drift, record_drift, record_thresho
 from ml.daily.live_calibration import live_calibrator, previous_state, save_live_calibrator, start_live
 from ml.daily.outcomes import resolve_outcomes, unresolved_models
 from ml.daily.performance import record_live_performance
+from ml.daily.retraining import Decision, degraded, judge, retrain_reason, train_challenger
 from ml.daily.scoring import mart_version_number, score_day
 from ml.data import label_spec
 from ml.errors import MLError
-from ml.registry import TrainedModel, load_model_row, trained_model_from_row
+from ml.registry import (
+    TrainedModel,
+    champion_id,
+    delete_model,
+    load_model_row,
+    models_with_status,
+    trained_model_from_row,
+)
 from store import create_tables, transaction
 
 
@@ -57,6 +75,12 @@ class DayResult:
     seconds: float
     drift: DriftCheck | None = None
     top: list[tuple[str, float]] = field(default_factory=list)
+    #: The challenger judged today, and the one trained today (with why).
+    decision: Decision | None = None
+    trained_model_id: str | None = None
+    retrain_reason: str | None = None
+    #: The challenger scored in shadow today.
+    shadow_model_id: str | None = None
 
 
 @dataclass
@@ -71,6 +95,7 @@ class _Model:
     train_first: dt.date
     train_last: dt.date
     calibrator_state: dict
+    test_metrics: dict[str, float | None]
     trained: TrainedModel | None = None
     drift_thresholds: pd.DataFrame | None = None
 
@@ -79,7 +104,7 @@ def _date(value) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _model(row: dict) -> _Model:
+def _model(row: dict, test_metrics: dict[str, float | None]) -> _Model:
     params, splits = row["params"], row["splits"]
     return _Model(
         model_id=row["model_id"],
@@ -90,6 +115,7 @@ def _model(row: dict) -> _Model:
         train_first=_date(splits["train"]["first_date"]),
         train_last=_date(splits["train"]["last_date"]),
         calibrator_state=row["calibrator_state"],
+        test_metrics=test_metrics,
     )
 
 
@@ -102,13 +128,15 @@ class ModelCache:
     def get(self, connection: duckdb.DuckDBPyConnection, model_id: str | None = None) -> _Model:
         """The model `model_id` (None: the champion), with its trained learner for the champion."""
         if model_id is None:
-            rows = connection.execute("select model_id from ml.models order by created_at desc limit 1").fetchall()
-            if not rows:
+            model_id = champion_id(connection)
+            if model_id is None:
                 load_model_row(connection)  # raises the one-sentence "train a model first"
-            model_id = rows[0][0]
         if model_id not in self._models:
             row = load_model_row(connection, model_id)
-            model = _model(row)
+            test = connection.execute(
+                "select metric, value from ml.metrics where model_id = ? and split = 'test'", [model_id]
+            ).fetchall()
+            model = _model(row, dict(test))
             model.trained = trained_model_from_row(row)
             self._models[model_id] = model
         return self._models[model_id]
@@ -130,6 +158,13 @@ def _forget_day(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
     for table in ("ml.live_calibration", "ml.live_performance", "ml.drift_checks"):
         connection.execute(f"delete from {table} where as_of_date = ?", [day])
     connection.execute("delete from ml.daily_runs where run_date = ?", [day])
+    trained = connection.execute(
+        "select model_id from ml.model_status where effective_date = ? and source = 'daily' and status = 'challenger'",
+        [day],
+    ).fetchall()
+    for (model_id,) in trained:
+        delete_model(connection, model_id)
+    connection.execute("delete from ml.model_status where effective_date = ? and source = 'daily'", [day])
 
 
 def _calibrator_before(connection: duckdb.DuckDBPyConnection, model: _Model, day: dt.date) -> ProbabilityCalibrator:
@@ -145,20 +180,16 @@ def run_day(
     day: dt.date,
     *,
     mode: str = "daily",
+    retrain: str = "never",
     models: ModelCache | None = None,
     report: Callable[[str], None] = lambda _message: None,
 ) -> DayResult:
-    """Run the routine for `day` (module docstring) on a read-write connection; return what it did."""
+    """Run the routine for `day` (module docstring) on a read-write connection; return what it did. `retrain`:
+    'auto', 'always' or 'never' (`ml.daily.retraining`; the command's default is 'auto')."""
     started, started_at = time.perf_counter(), dt.datetime.now()
     models = models or ModelCache()
     with transaction(connection):
         create_tables(connection, "ml")
-        champion = models.get(connection)
-        if day <= champion.calibration_end:
-            raise MLError(
-                f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}, so {day} is "
-                "in its sample: score a later day, or train a model on data before it."
-            )
         last = last_run_day(connection)
         if last is not None and day < last:
             raise MLError(
@@ -166,11 +197,19 @@ def run_day(
                 "on another history; run the daily routine from a later day."
             )
         _forget_day(connection, day)
+        champion = models.get(connection)
+        if day <= champion.calibration_end:
+            raise MLError(
+                f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}, so {day} is "
+                "in its sample: score a later day, or train a model on data before it."
+            )
+        shadow = [models.get(connection, model_id) for model_id in models_with_status(connection, "challenger")]
 
         calibrators: dict[str, ProbabilityCalibrator] = {}
         refitted: dict[str, bool] = {}
         resolved = 0
-        for model_id in dict.fromkeys([*unresolved_models(connection), champion.model_id]):
+        waiting = [*unresolved_models(connection), champion.model_id, *(model.model_id for model in shadow)]
+        for model_id in dict.fromkeys(waiting):
             model = models.get(connection, model_id)
             calibrator = _calibrator_before(connection, model, day)
             fits = calibrator.n_automatic_fits
@@ -180,14 +219,22 @@ def run_day(
                 )
                 resolved += 1
             calibrators[model_id], refitted[model_id] = calibrator, calibrator.n_automatic_fits > fits
+
+        decision = None
+        for challenger in shadow:
+            decision = judge(connection, champion.model_id, challenger.model_id, day, champion.horizon)
+            if decision is not None:
+                verdict = "promoted to champion" if decision.promoted else "rejected"
+                report(f"{day}: challenger {challenger.model_id} {verdict}: {decision.reason}")
+                if decision.promoted:
+                    champion = challenger
+        shadow = [model for model in shadow if decision is None or model.model_id != decision.challenger_id]
         report(f"{day}: {resolved:,} outcome(s) resolved; scoring with model {champion.model_id}")
 
         calibrator = calibrators[champion.model_id]
-        scores = score_day(connection, champion.trained, champion.mart_version, day, calibrator)
-        scores["observation_id"] = [
-            calibrator.add_observation(float(p), date=day) for p in scores["raw_probability"].to_numpy()
-        ]
-        _insert_predictions(connection, champion.model_id, day, scores)
+        scores = _score(connection, champion, day, calibrator)
+        for model in shadow:
+            _score(connection, model, day, calibrators[model.model_id])
 
         if champion.drift_thresholds is None:
             champion.drift_thresholds = training_thresholds(
@@ -210,10 +257,20 @@ def run_day(
             metrics = record_live_performance(connection, model_id, day, models.get(connection, model_id).horizon)
             if model_id == champion.model_id:
                 performance = metrics
+
+        reason = retrain_reason(
+            retrain, drift, degraded(champion.test_metrics, performance), [model.model_id for model in shadow]
+        )
+        trained_id = None
+        if reason is not None:
+            report(f"{day}: training a challenger on the labels known by {day} ({reason})")
+            trained_id = train_challenger(connection, champion.model_id, day, reason, report=report).model_id
         seconds = time.perf_counter() - started
         method = calibrator.method_
         connection.execute(
-            "insert into ml.daily_runs values (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+            "insert into ml.daily_runs (run_date, model_id, mode, started_at, finished_at, scored, resolved, "
+            "calibration_method, drifted_share, drift_triggered, seconds, retrain_mode, retrain_reason, "
+            "trained_model_id) values (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 day,
                 champion.model_id,
@@ -225,6 +282,9 @@ def run_day(
                 drift.drifted_share,
                 drift.triggered,
                 seconds,
+                retrain,
+                reason,
+                trained_id,
             ],
         )
     best = scores.nsmallest(5, "rank_in_day")
@@ -239,7 +299,23 @@ def run_day(
         seconds=seconds,
         drift=drift,
         top=list(zip(best["ticker"], best["calibrated_probability"], strict=True)),
+        decision=decision,
+        trained_model_id=trained_id,
+        retrain_reason=reason,
+        shadow_model_id=shadow[0].model_id if shadow else None,
     )
+
+
+def _score(
+    connection: duckdb.DuckDBPyConnection, model: _Model, day: dt.date, calibrator: ProbabilityCalibrator
+) -> pd.DataFrame:
+    """Score the day with `model`, add the scores to its live calibrator as pending and log them."""
+    scores = score_day(connection, model.trained, model.mart_version, day, calibrator)
+    scores["observation_id"] = [
+        calibrator.add_observation(float(p), date=day) for p in scores["raw_probability"].to_numpy()
+    ]
+    _insert_predictions(connection, model.model_id, day, scores)
+    return scores
 
 
 def _insert_predictions(connection: duckdb.DuckDBPyConnection, model_id: str, day: dt.date, scores) -> None:

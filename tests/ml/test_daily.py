@@ -235,6 +235,10 @@ def test_the_command_scores_the_latest_day_and_prints_its_summary(daily_store):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "tickers with model" in result.stdout and "strongest calls:" in result.stdout
     assert store_has(daily_store, "ml.predictions")
+    # The default is --retrain auto: a triggered drift verdict trains a challenger, in the same run.
+    triggered = "drift verdict: triggered" in result.stdout
+    assert ("retrained: challenger" in result.stdout) == triggered
+    assert read(daily_store, "select count(*) as n from ml.models")["n"].item() == 1 + triggered
 
 
 def test_the_live_log_of_the_test_window_gives_back_the_models_test_auc(daily_model_store, daily_store):
@@ -325,7 +329,7 @@ def test_a_replay_on_the_full_store_equals_the_routine_on_a_store_that_ends_each
 
     copy = tmp_path / "replay.duckdb"
     copy_store(full, copy)
-    replayed = run_job(replay, copy, days[0], last, into=copy)
+    replayed = run_job(replay, copy, days[0], last, into=copy, retrain="never")
     assert (replayed.days, replayed.trained) == (len(days), False)
     assert replayed.resolved > 0
 
@@ -365,6 +369,7 @@ def test_a_replay_on_the_full_store_equals_the_routine_on_a_store_that_ends_each
         (["--into", "x.duckdb"], "--into goes with --replay"),
         (["--replay", "2025-02-03", "2025-01-02"], "is before"),
         (["--date", "yesterday"], "not a date"),
+        (["--retrain", "sometimes"], "invalid choice"),
     ],
 )
 def test_arguments_that_do_not_fit_together_are_usage_errors(tmp_path, arguments, message):

@@ -170,6 +170,25 @@ def test_a_transaction_rolls_back_on_any_error_including_ctrl_c(tmp_path):
         assert connection.execute("select a from t").fetchall() == [(2,)]
 
 
+def test_a_transaction_inside_another_joins_it(tmp_path):
+    with connect(tmp_path / "store.duckdb") as connection:
+        connection.execute("create table t (a integer)")
+        with pytest.raises(RuntimeError), transaction(connection):
+            connection.execute("insert into t values (1)")
+            with transaction(connection):
+                connection.execute("insert into t values (2)")
+            raise RuntimeError("the outer block fails after the inner one ended")
+        assert connection.execute("select count(*) from t").fetchall() == [(0,)]
+        with transaction(connection):
+            with transaction(connection):
+                connection.execute("insert into t values (3)")
+            connection.execute("insert into t values (4)")
+        assert connection.execute("select a from t order by a").fetchall() == [(3,), (4,)]
+        with transaction(connection):  # the connection is out of the transaction again
+            connection.execute("insert into t values (5)")
+        assert connection.execute("select count(*) from t").fetchall() == [(3,)]
+
+
 def test_a_full_disk_in_a_transaction_is_rolled_back_and_named(tmp_path):
     db_path = tmp_path / "store.duckdb"
     with connect(db_path) as connection:
@@ -240,3 +259,13 @@ def test_release_memory_evicts_cached_pages_and_keeps_the_limit(tmp_path):
         assert cached_bytes() < before / 2
         assert connection.execute("select current_setting('memory_limit')").fetchall()[0][0] == limit
         assert connection.execute("select count(*) from t").fetchall() == [(3000000,)]  # still usable
+
+
+def test_release_memory_inside_a_transaction_leaves_the_transaction_alive(tmp_path):
+    with connect(tmp_path / "store.duckdb") as connection:
+        connection.execute("create table t as select range as a from range(200000)")
+        with transaction(connection):
+            connection.execute("insert into t select range from range(200000)")
+            release_memory(connection)
+            connection.execute("insert into t values (-1)")
+        assert connection.execute("select count(*) from t").fetchall() == [(400001,)]
