@@ -118,7 +118,7 @@ def record_status(connection: duckdb.DuckDBPyConnection, model_id: str, change: 
     if change.status == "champion":
         previous = champion_id(connection)
         if previous is not None and previous != model_id:
-            reason = f"replaced by {model_id} ({change.reason})"
+            reason = f"replaced by {model_id}"  # the new champion's own change holds the evidence
             _append_status(connection, previous, StatusChange("retired", change.effective_date, change.source, reason))
     _append_status(connection, model_id, change)
 

@@ -5,6 +5,7 @@
     python -m ml.daily --date latest      # the store's latest day (data without a clock: the synthetic market)
     python -m ml.daily --replay 2025-01-02 2025-12-31   # those days one by one, as if live, in a copy of the store
     python -m ml.daily --retrain never    # score, but train no challenger (auto: on drift or degraded live AUC)
+    python -m ml.daily --report           # and write the monitoring report (reports/monitoring_report.html)
 
 Refuses stale data (the store's prices do not reach the day, the last ingest run failed or loaded nothing,
 or the features are not built) with one line and exit status 1, scoring nothing. Otherwise, in one
@@ -14,8 +15,9 @@ judges the challenger and trains one when drift or the live performance says so 
 ml/daily/retraining.py); re-running a day replaces it. Ends with the day's strongest calls, the drift
 verdict, the retraining news and the live metrics. `--replay` runs the same routine on every trading day of a
 past period in a copy of the store (`--into`), training a model as of the first day when the champion saw
-later outcomes (ml/daily/replay.py), and ends with the period's live metrics. Follows the command-line
-convention of `cli` (exit 0 / 1 / 2 / 130, one-line errors).
+later outcomes (ml/daily/replay.py), and ends with the period's live metrics. `--report` then writes the
+monitoring report of the store's (or the replay copy's) daily log (ml/daily/monitoring.py). Follows the
+command-line convention of `cli` (exit 0 / 1 / 2 / 130, one-line errors).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from cli import Terminal, UsageError, run_command
 from cli.arguments import add_database_argument, iso_date
 from ml.daily.freshness import day_to_score
+from ml.daily.monitoring import write_report
 from ml.daily.replay import ReplaySummary, copy_store, default_target, replay
 from ml.daily.retraining import MODES, SHADOW_DAYS
 from ml.daily.routine import DayResult, run_day
@@ -36,6 +39,7 @@ from store import connect, database_path
 
 INTERRUPTED = "nothing of this day was stored: the database is as it was before this command."
 LATEST = "latest"
+DEFAULT_REPORT = Path("reports/monitoring_report.html")
 
 
 def _date(text: str) -> dt.date | str:
@@ -67,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto (default): train a challenger when drift triggers or the live AUC falls below the test AUC; "
         "always: on every run; never: not (one challenger at a time, promoted only if it beats the champion)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        nargs="?",
+        const=DEFAULT_REPORT,
+        default=None,
+        metavar="PATH",
+        help=f"after the run, write the monitoring report of the daily log (default path: {DEFAULT_REPORT})",
     )
     parser.add_argument(
         "--into",
@@ -161,10 +174,18 @@ def run_replay(args: argparse.Namespace, terminal: Terminal) -> int:
             summary = replay(
                 connection, start, end, into=target, retrain=args.retrain, report=terminal.say, progress=progress
             )
+        print_replay(summary, terminal)
+        _write_report(args, connection, target, terminal)
     finally:
         connection.close()
-    print_replay(summary, terminal)
     return 0
+
+
+def _write_report(args: argparse.Namespace, connection, database: Path, terminal: Terminal) -> None:
+    """Write the monitoring report when --report asked for it."""
+    if args.report is not None:
+        path = write_report(connection, str(database), args.report)
+        terminal.line(f"monitoring report: {path}")
 
 
 def run(args: argparse.Namespace, terminal: Terminal) -> int:
@@ -175,14 +196,16 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
         return run_replay(args, terminal)
     if args.into is not None:
         raise UsageError("--into goes with --replay")
-    connection = connect(database_path(args.db), create=False)
+    path = database_path(args.db)
+    connection = connect(path, create=False)
     try:
         latest = args.date == LATEST
         day = day_to_score(connection, None if latest else args.date, latest=latest)
         result = run_day(connection, day, retrain=args.retrain, report=terminal.say)
+        print_summary(result, terminal)
+        _write_report(args, connection, path, terminal)
     finally:
         connection.close()
-    print_summary(result, terminal)
     return 0
 
 

@@ -160,6 +160,8 @@ def replay(
             ).fetchall()[0][0]
         progress(done, len(days))
     model = models.get(connection)
+    performance = period_performance(connection, model.horizon)
+    resolved = 0 if performance is None else int(performance["rows"])  # the calls resolved, not the shadow's
     refits = connection.execute(
         "select coalesce(max(automatic_fits), 0) from ml.live_calibration where model_id = ?", [model.model_id]
     ).fetchall()[0][0]
@@ -174,7 +176,7 @@ def replay(
         resolved=resolved,
         drift_triggered_days=triggered,
         calibration_refits=int(refits),
-        performance=period_performance(connection, model.horizon),
+        performance=performance,
         seconds=time.perf_counter() - started,
         first_model_id=first_model_id,
         retrains=retrains,

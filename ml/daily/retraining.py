@@ -22,9 +22,10 @@ common: both are judged on the same rows, the (ticker, trade date) pairs of the 
 those dates, days neither model's training saw. The challenger becomes champion if its AUC (of the
 calibrated probability, pooled over the window like the live performance) is higher than the champion's;
 otherwise it is rejected. The reason stored with the decision gives both AUCs and log losses and the mean
-daily AUC difference with its standard error across days. A challenger that has not reached the window
-after `EXPIRY_DAYS` shadow days (its predictions never resolve) is rejected so another can be trained. The
-champion it replaces is retired; both stay in the registry (`ml.models`, `ml.model_status`).
+daily AUC difference with its Newey-West standard error across days (`horizon - 1` lags). A challenger that
+has not reached the window after `EXPIRY_DAYS` shadow days (its predictions never resolve) is rejected so
+another can be trained. The champion it replaces is retired; both stay in the registry (`ml.models`,
+`ml.model_status`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ml.daily.drift import DriftCheck
+from ml.factors import newey_west_t
 from ml.metrics import evaluate
 from ml.registry import StatusChange, record_status
 from ml.training import TrainSummary, train_model
@@ -157,7 +159,7 @@ class Comparison:
             f"{self.rows:,} shared predictions of {self.dates} trade dates {self.first_date}..{self.last_date}: "
             f"AUC {shown(self.challenger, 'auc')} vs the champion's {shown(self.champion, 'auc')}, log loss "
             f"{shown(self.challenger, 'log_loss')} vs {shown(self.champion, 'log_loss')}; mean daily AUC "
-            f"difference {self.daily_difference:+.4f} (s.e. {se})"
+            f"difference {self.daily_difference:+.4f} (Newey-West s.e. {se})"
         )
 
 
@@ -209,8 +211,17 @@ def compare(frame: pd.DataFrame, horizon: int) -> Comparison | None:
         champion=metrics("champion_probability"),
         challenger=metrics("challenger_probability"),
         daily_difference=float(values.mean()) if len(values) else 0.0,
-        daily_difference_se=float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None,
+        daily_difference_se=_newey_west_se(values, horizon),
     )
+
+
+def _newey_west_se(values: np.ndarray, horizon: int) -> float | None:
+    """The standard error of the mean daily difference, Newey-West with `horizon - 1` lags: consecutive days
+    share most of their overlapping labels' window."""
+    t = newey_west_t(values, horizon - 1) if len(values) > 1 else None
+    if t is None or not np.isfinite(t) or t == 0:
+        return None
+    return float(abs(values.mean() / t))
 
 
 @dataclass(frozen=True)

@@ -230,9 +230,11 @@ def store_has(db_path: Path, relation: str) -> bool:
         connection.close()
 
 
-def test_the_command_scores_the_latest_day_and_prints_its_summary(daily_store):
-    result = run_module("ml.daily", "--db", str(daily_store), "--date", "latest")
+def test_the_command_scores_the_latest_day_and_prints_its_summary(daily_store, tmp_path):
+    report = tmp_path / "reports" / "monitoring.html"
+    result = run_module("ml.daily", "--db", str(daily_store), "--date", "latest", "--report", str(report))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"monitoring report: {report}" in result.stdout and "<h2>Retrain events</h2>" in report.read_text()
     assert "tickers with model" in result.stdout and "strongest calls:" in result.stdout
     assert store_has(daily_store, "ml.predictions")
     # The default is --retrain auto: a triggered drift verdict trains a challenger, in the same run.

@@ -10,14 +10,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import read, run_job
+from helpers import read, read_job, run_job
 from sklearn.metrics import roc_auc_score
 
 from ml.daily import retraining
 from ml.daily.drift import DriftCheck
+from ml.daily.monitoring import read_log, reliability, write_report
 from ml.daily.retraining import SHADOW_DAYS, compare, degraded, retrain_reason
 from ml.daily.routine import ModelCache, run_day
 from ml.data import load_training_examples
+from ml.errors import MLError
 from ml.registry import StatusChange, champion_id, current_statuses, models_with_status, record_status
 from store import create_tables
 
@@ -130,10 +132,19 @@ def test_the_champion_is_the_last_model_made_champion_and_statuses_keep_their_re
         assert champion_id(connection) == "c"
         assert current_statuses(connection) == {"a": "retired", "b": "retired", "c": "champion"}
         retired = connection.execute("select reason from ml.model_status where model_id = 'a' and status = 'retired'")
-        assert retired.fetchall() == [("replaced by c (beat a)",)]
+        assert retired.fetchall() == [("replaced by c",)]
         assert models_with_status(connection, "challenger") == []
         with pytest.raises(ValueError, match="unknown status"):
             StatusChange("winner", day, "daily", "?")
+
+
+def test_the_monitoring_report_of_a_store_without_a_daily_log_is_a_one_line_error(tmp_path):
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as connection:
+        with pytest.raises(MLError, match="no daily log: run `python -m ml.daily`"):
+            read_log(connection)
+        create_tables(connection, "ml")
+        with pytest.raises(MLError, match="no daily log"):
+            read_log(connection)
 
 
 # ----------------------------------------------------------------------------------- in the routine
@@ -206,3 +217,22 @@ def test_the_routine_trains_a_challenger_scores_it_in_shadow_and_judges_it(daily
     # After the decision only the champion scores.
     today = read(db_path, "select distinct model_id from ml.predictions where trade_date = ?", decided.day)
     assert today["model_id"].tolist() == [decided.model_id]
+
+    # The monitoring report shows the log: the champion's calls only, its reliability, drift, the events.
+    log = read_job(read_log, db_path)
+    # The champion's calls up to the decision day are resolved; none of the decision day's is yet.
+    calls = read(
+        db_path,
+        "select count(*) as n from ml.predictions where model_id = ? and resolved_on is not null",
+        summary.model_id,
+    )["n"].item()
+    assert len(log.resolved) == calls > 0 and set(log.resolved["model_id"]) == {summary.model_id}
+    bins = reliability(log.resolved)
+    assert bins.groupby("probability")["rows"].sum().tolist() == [len(log.resolved)] * 2
+    path = run_job(write_report, db_path, str(db_path), tmp_path / "reports" / "monitoring.html")
+    page = path.read_text()
+    for section in ("Live performance over time", "Live reliability", "Drift over time", "Retrain events"):
+        assert f"<h2>{section}</h2>" in page
+    assert page.count("<svg") == 5 and challenger in page
+    final = "champion" if decided.decision.promoted else "rejected"
+    assert f"<td>{challenger}</td><td>{final}</td><td>daily</td>" in page
