@@ -290,7 +290,21 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         self._refit_if_due(stream)
         return identifier
 
-    def _pending_id(self, stream: _Stream, observation_id: Any, probability: float) -> int:
+    def discard_pending(self, observation_id: int) -> None:
+        """Drop the pending prediction `observation_id` whose outcome will never be known (its label is void):
+        it leaves the pending predictions without entering the window.
+
+        Raises
+        ------
+        InvalidInputError
+            No pending observation has that id.
+        """
+        stream = self._stream()
+        identifier = self._pending_id(stream, observation_id, None)
+        stream.pending.pop(identifier)
+        stream.pending_dates.pop(identifier, None)
+
+    def _pending_id(self, stream: _Stream, observation_id: Any, probability: float | None) -> int:
         if isinstance(observation_id, bool) or not isinstance(observation_id, int | np.integer):
             raise InvalidInputError(
                 f"ProbabilityCalibrator.add_observation: observation_id must be an id add_observation returned (an "
@@ -303,7 +317,7 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 f"ProbabilityCalibrator.add_observation: no pending observation has id {identifier} (pending ids: "
                 f"{shown}); it was never recorded, or its outcome was already added."
             )
-        if stream.pending[identifier] != probability:
+        if probability is not None and stream.pending[identifier] != probability:
             raise InvalidInputError(
                 f"ProbabilityCalibrator.add_observation: observation {identifier} was recorded with raw_prob "
                 f"{stream.pending[identifier]!r}, got {probability!r}; pass the probability it was recorded with."

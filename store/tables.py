@@ -282,6 +282,7 @@ create table if not exists ml.predictions (
     outcome integer,
     outcome_return double,
     resolved_on date,
+    voided_on date,
     primary key (model_id, trade_date, ticker)
 );
 create table if not exists ml.live_calibration (
@@ -499,6 +500,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("raw", "ingest_runs", "pid", "bigint"),
     ("raw", "ingest_runs", "host", "varchar"),
     ("raw", "ingest_runs", "process_started", "varchar"),
+    ("ml", "predictions", "voided_on", "date"),
     ("ml", "daily_runs", "retrain_mode", "varchar"),
     ("ml", "daily_runs", "retrain_reason", "varchar"),
     ("ml", "daily_runs", "trained_model_id", "varchar"),

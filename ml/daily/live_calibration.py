@@ -10,9 +10,10 @@ as pending.
 What is stored per (model, day) in `ml.live_calibration` is the calibrator's state **without** its window
 and pending predictions (the fitted map, the settings, the counters: a few kilobytes), because those are
 the model's rows of `ml.predictions` as of that day: the window is the last `LIVE_WINDOW` predictions
-resolved on or before it, in the order they were resolved, and the pending ones were scored by then and not
-resolved. `live_calibrator(connection, model_id, as_of)` puts the two together into exactly the calibrator
-the run had at the end of that day, which calibrates the day's raw probabilities to the stored ones.
+resolved on or before it, in the order they were resolved, and the pending ones were scored by then and
+neither resolved nor void. `live_calibrator(connection, model_id, as_of)` puts the two together into
+exactly the calibrator the run had at the end of that day, which calibrates the day's raw probabilities to
+the stored ones.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def live_calibrator(
     ).fetchall()
     pending = connection.execute(
         "select observation_id, raw_probability, strftime(trade_date, '%Y-%m-%d') from ml.predictions "
-        "where model_id = ? and trade_date <= ? and (resolved_on is null or resolved_on > ?) order by observation_id",
-        [model_id, as_of, as_of],
+        "where model_id = ? and trade_date <= ? and (resolved_on is null or resolved_on > ?) "
+        "and (voided_on is null or voided_on > ?) order by observation_id",
+        [model_id, as_of, as_of, as_of],
     ).fetchall()
     state["observations"] = [list(row) for row in reversed(observations)]
     state["pending"] = [list(row) for row in pending]

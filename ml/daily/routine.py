@@ -44,7 +44,7 @@ import pyarrow as pa
 from ml.calibration import ProbabilityCalibrator
 from ml.daily.drift import DriftCheck, check_drift, record_drift, record_thresholds, training_thresholds
 from ml.daily.live_calibration import live_calibrator, previous_state, save_live_calibrator, start_live
-from ml.daily.outcomes import resolve_outcomes, unresolved_models
+from ml.daily.outcomes import resolve_outcomes, unresolved_models, void_outcomes
 from ml.daily.performance import record_live_performance
 from ml.daily.retraining import Decision, degraded, judge, retrain_reason, train_challenger
 from ml.daily.scoring import mart_version_number, score_day
@@ -155,6 +155,7 @@ def _forget_day(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
         "resolved_on = null where resolved_on = ?",
         [day],
     )
+    connection.execute("update ml.predictions set voided_on = null where voided_on = ?", [day])
     for table in ("ml.live_calibration", "ml.live_performance", "ml.drift_checks"):
         connection.execute(f"delete from {table} where as_of_date = ?", [day])
     connection.execute("delete from ml.daily_runs where run_date = ?", [day])
@@ -213,11 +214,14 @@ def run_day(
             model = models.get(connection, model_id)
             calibrator = _calibrator_before(connection, model, day)
             fits = calibrator.n_automatic_fits
-            for outcome in resolve_outcomes(connection, model_id, label_spec(model.label), day):
+            label = label_spec(model.label)
+            for outcome in resolve_outcomes(connection, model_id, label, day):
                 calibrator.add_observation(
                     outcome.raw_probability, outcome.outcome, observation_id=outcome.observation_id
                 )
                 resolved += 1
+            for observation_id in void_outcomes(connection, model_id, label, day):
+                calibrator.discard_pending(observation_id)
             calibrators[model_id], refitted[model_id] = calibrator, calibrator.n_automatic_fits > fits
 
         decision = None
@@ -336,6 +340,8 @@ def _insert_predictions(connection: duckdb.DuckDBPyConnection, model_id: str, da
     )
     connection.register("_daily_scores", table)
     try:
-        connection.execute("insert into ml.predictions select *, now(), null, null, null, null from _daily_scores")
+        connection.execute(
+            "insert into ml.predictions select *, now(), null, null, null, null, null from _daily_scores"
+        )
     finally:
         connection.unregister("_daily_scores")

@@ -184,6 +184,52 @@ def test_outcomes_are_matched_once_their_label_is_known_and_each_days_calibrator
     assert performance["auc"].between(0, 1).all() and performance["top_decile_hit_rate"].between(0, 1).all()
 
 
+def test_a_prediction_whose_label_can_never_be_known_is_void_and_leaves_the_calibrator(daily_model_store, daily_store):
+    summary = daily_model_store[1]
+    days = feature_days(daily_store, calibration_end(summary))
+    first = days[0]
+    tickers = read(daily_store, "select ticker from marts.fct_labels where trade_date = ? order by ticker", first)
+    gap, gone = tickers["ticker"].iloc[0], tickers["ticker"].iloc[1]
+    with duckdb.connect(str(daily_store)) as connection:
+        # `gap`: its label is known to be NULL (the gap rule); `gone`: the ticker's next prices never came.
+        connection.execute(
+            "update marts.fct_labels set label_beats_median_5d = null where ticker = ? and trade_date = ?", [gap, first]
+        )
+        connection.execute(
+            "update marts.fct_labels set fwd_ret_5d = null, label_up_5d = null, label_known_date = null, "
+            "label_beats_median_5d = null, label_beats_median_known_date = null where ticker = ? and trade_date = ?",
+            [gone, first],
+        )
+    known = read(
+        daily_store,
+        "select label_beats_median_known_date as known from marts.fct_labels where ticker = ? and trade_date = ?",
+        gap,
+        first,
+    )["known"].item()
+    models = ModelCache()
+    for day in days:
+        run_job(run_day, daily_store, day, models=models)
+        if (day - first).days > 16:
+            break
+    rows = read(daily_store, "select * from ml.predictions where trade_date = ? order by ticker", first).set_index(
+        "ticker"
+    )
+    assert rows.loc[gap, "voided_on"] == pd.Timestamp(min(d for d in days if d >= pd.Timestamp(known).date()))
+    assert rows.loc[gone, "voided_on"] == pd.Timestamp(min(d for d in days if (d - first).days > 15))
+    assert rows.loc[[gap, gone], "resolved_on"].isna().all() and rows.loc[[gap, gone], "outcome"].isna().all()
+    others = rows.drop(index=[gap, gone])
+    assert others["resolved_on"].notna().all() and others["voided_on"].isna().all()
+    # Neither waits in the live calibrator any more, and the stored state agrees with the rebuilt one.
+    calibrator = run_job(live_calibrator, daily_store, summary.model_id, day)
+    assert not {rows.loc[gap, "observation_id"], rows.loc[gone, "observation_id"]} & set(calibrator.pending)
+    stored = read(daily_store, "select pending_rows from ml.live_calibration where as_of_date = ?", day)
+    assert stored["pending_rows"].item() == len(calibrator.pending)
+    waiting = read(
+        daily_store, "select count(*) as n from ml.predictions where resolved_on is null and voided_on is null"
+    )
+    assert waiting["n"].item() == len(calibrator.pending)
+
+
 def test_a_day_in_the_models_sample_or_before_the_last_run_is_refused(daily_model_store, daily_store):
     summary = daily_model_store[1]
     with pytest.raises(MLError, match="in its sample"):
