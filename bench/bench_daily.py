@@ -8,6 +8,8 @@ Targets on 2 cores, real 379-ticker store (issue 12): the daily `dbt build` <= 7
 timed). `ml.daily` scores the store's latest day (`--date latest`), then the same day again (a re-run
 replaces it). The replay covers the store's last year; its champion saw those outcomes, so it first trains
 a model as of the first day: the line after it gives the days' own time (the sum of `ml.daily_runs.seconds`).
+Both run with `--retrain never`: the targets are for scoring, and a challenger's training (about a minute)
+is timed by bench_train.py.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ def main() -> int:
                 return 1
             for step, kind, target in STEPS:
                 args = (
-                    dbt_build_args(scratch) if kind == "dbt" else [sys.executable, "-m", "ml.daily", "--date", "latest"]
+                    dbt_build_args(scratch)
+                    if kind == "dbt"
+                    else [sys.executable, "-m", "ml.daily", "--date", "latest", "--retrain", "never"]
                 )
                 seconds, peak, code = run(args, env, scratch / "step.log")
                 if code:
@@ -53,6 +57,7 @@ def main() -> int:
             first = last - dt.timedelta(days=365)
             copy = scratch / f"replay{index}.duckdb"
             args = [sys.executable, "-m", "ml.daily", "--replay", str(first), str(last), "--into", str(copy)]
+            args += ["--retrain", "never"]
             seconds, peak, code = run(args, env, scratch / "step.log")
             failed |= bool(code)
             print(f"{name:22} {'replay, one year':26} {seconds:8.1f} {peak:9.0f}  {'FAILED' if code else ''}")
