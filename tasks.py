@@ -85,14 +85,14 @@ def pipeline(extra: list[str]) -> int:
 
 def daily(extra: list[str]) -> int:
     """The daily routine on the built-in source (after `pipeline` trained a model): ingest the synthetic market,
-    build what is new (`dbt build`, incremental), then score its latest day (`python -m ml.daily --date latest`:
-    the synthetic market ends on a fixed date, so there is no clock to check it against) and write the
-    monitoring report (reports/monitoring_report.html)."""
+    build what is new (`dbt build --selector daily`, incremental), then score its latest day
+    (`python -m ml.daily --date latest`: the synthetic market ends on a fixed date, so there is no clock to check
+    it against) and write the monitoring report (reports/monitoring_report.html)."""
     ensure_venv()
     _say("ingest: synthetic market")
     _run(PYTHON, "-m", "ingest", "synthetic", *extra)
-    _say("dbt build")
-    _run(BIN / "dbt", "build", "--profiles-dir", ROOT, "--project-dir", ROOT)
+    _say("dbt build --selector daily")
+    _run(BIN / "dbt", "build", "--selector", "daily", "--profiles-dir", ROOT, "--project-dir", ROOT)
     _say("python -m ml.daily --date latest --report")
     _run(PYTHON, "-m", "ml.daily", "--date", "latest", "--report")
     return 0

@@ -4,12 +4,13 @@ and the marts then equal a full rebuild of the same data."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import duckdb
 import pandas as pd
 import pytest
-from helpers import assert_relations_equal, dbt_build, deliver_raw, hold_back_raw, read, run_job
+from helpers import assert_relations_equal, dbt_build, deliver_raw, hold_back_raw, read, run_dbt, run_job
 
 from ingest import jobs
 
@@ -36,9 +37,9 @@ def stores(tmp_path_factory):
     hold_back_raw(daily, last_day)
     first = dbt_build(daily, folder / "first")
     assert first.returncode == 0, first.stdout[-3000:]
-    # Today's data arrives; the daily build is incremental (no --full-refresh).
+    # Today's data arrives; the daily build is incremental (no --full-refresh), with the daily selector.
     deliver_raw(daily, full, last_day)
-    second = dbt_build(daily, folder / "second")
+    second = dbt_build(daily, folder / "second", "--selector", "daily")
     assert second.returncode == 0, second.stdout[-3000:]
     reference = dbt_build(full, folder / "reference")
     assert reference.returncode == 0, reference.stdout[-3000:]
@@ -68,3 +69,16 @@ def test_the_technical_family_read_back_only_its_epoch(stores):
     computed = read(daily, "select count(*) as n from intermediate.int_features__technical")["n"].iloc[0]
     tickers = read(daily, "select count(distinct ticker) as n from intermediate.int_prices__sequenced")["n"].iloc[0]
     assert computed == tickers  # only the new day was written
+
+
+def test_the_daily_selector_builds_what_ml_daily_reads_without_unit_tests_seeds_or_analysis(stores, tmp_path):
+    _, daily, _ = stores
+    listed = run_dbt(daily, tmp_path, "ls", "--selector", "daily", "--output", "json", "-q")
+    assert listed.returncode == 0, listed.stdout[-3000:]
+    nodes = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+    kinds = {node["resource_type"] for node in nodes}
+    models = {node["name"] for node in nodes if node["resource_type"] == "model"}
+    assert kinds == {"model", "test", "source"}  # no unit test, no seed (sources are read, not built)
+    assert {"fct_features", "fct_feature_ranks", "fct_labels", "fct_training_examples", "fct_market_regimes"} <= models
+    assert not any("signal_edge" in name for name in models)
+    assert sum(node["resource_type"] == "test" for node in nodes) > 150  # the data tests of those models
