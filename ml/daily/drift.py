@@ -114,7 +114,10 @@ def recent_rows(
         params=[day, WINDOW_DAYS],
     ).to_arrow_table()
     entities = pa.table({"ticker": keys.column("ticker"), "day": keys.column("trade_date")})
-    return store.get_historical_features(entities, features, timestamp_column="day", output="pandas")
+    # ttl 0: every key is a row of the mart, so its own features; the store then reads only the window's rows.
+    return store.get_historical_features(
+        entities, features, timestamp_column="day", output="pandas", ttl=dt.timedelta(0)
+    )
 
 
 def training_thresholds(
