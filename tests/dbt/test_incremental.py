@@ -82,3 +82,25 @@ def test_the_daily_selector_builds_what_ml_daily_reads_without_unit_tests_seeds_
     assert {"fct_features", "fct_feature_ranks", "fct_labels", "fct_training_examples", "fct_market_regimes"} <= models
     assert not any("signal_edge" in name for name in models)
     assert sum(node["resource_type"] == "test" for node in nodes) > 150  # the data tests of those models
+
+
+def test_the_marts_data_tests_read_the_rows_the_latest_build_wrote(stores, tmp_path):
+    """A daily build's generic tests on the incremental marts read the days it wrote (and the label window
+    before them), not the years earlier builds tested; after a first build (or --full-refresh) every row."""
+    full, daily, last_day = stores
+    generic_tests_of_labels = ["test", "--select", "fct_labels,test_type:generic"]
+    for store, name in ((daily, "daily"), (full, "first_build")):
+        copy = tmp_path / f"{name}.duckdb"
+        shutil.copy(store, copy)
+        with duckdb.connect(str(copy)) as connection:
+            first_day = connection.execute("select min(trade_date) from marts.fct_labels").fetchall()[0][0]
+            connection.execute("update marts.fct_labels set label_up_5d = 7 where trade_date = ?", [first_day])
+        result = run_dbt(copy, tmp_path / name, *generic_tests_of_labels)
+        if name == "daily":
+            # The daily build wrote the last day (and rewrote the labels of the days before it), not the first.
+            assert result.returncode == 0, result.stdout[-3000:]
+            with duckdb.connect(str(copy)) as connection:
+                connection.execute("update marts.fct_labels set label_up_5d = 7 where trade_date = ?", [last_day])
+            result = run_dbt(copy, tmp_path / f"{name}_new_row", *generic_tests_of_labels)
+        assert result.returncode == 1, result.stdout[-3000:]
+        assert "accepted_values_fct_labels_label_up_5d" in result.stdout

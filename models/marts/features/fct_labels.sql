@@ -9,6 +9,9 @@
 -- day's tickers whose fwd_ret_5d is known (universe_median_fwd_ret_5d); label_beats_median_known_date
 -- says from when that day's median is final.
 -- Incremental, by whole days: see `stale_days`.
+-- Built after int_prices__refresh_window (which it does not read), so that its tests, which read the rows
+-- this build wrote (macro get_where_subquery), see this build's window:
+-- depends_on: {{ ref('int_prices__refresh_window') }}
 {%- set horizon = label_horizon_days() %}
 {%- set max_days = label_max_calendar_days() %}
 
