@@ -199,8 +199,8 @@ def _drift_charts(log: MonitoringLog) -> str:
         vmax=2,
         interpolation="nearest",
         extent=(
-            mdates.date2num(days.min()),
-            mdates.date2num(days.max()),
+            mdates.date2num(days.min()) - 0.5,  # each day's cell centred on its date (one day: a cell, not a line)
+            mdates.date2num(days.max()) + 0.5,
             len(grid) - 0.5,
             -0.5,
         ),
