@@ -113,8 +113,7 @@ def trained_by_ml_train() -> StatusChange:
 
 def record_status(connection: duckdb.DuckDBPyConnection, model_id: str, change: StatusChange) -> None:
     """Append a status change; a new champion retires the one before it (same day, same source). Call inside
-    the writer's transaction."""
-    create_tables(connection, "ml")
+    the writer's transaction, after `create_tables(connection, "ml")`."""
     if change.status == "champion":
         previous = champion_id(connection)
         if previous is not None and previous != model_id:
@@ -130,53 +129,39 @@ def _append_status(connection: duckdb.DuckDBPyConnection, model_id: str, change:
     )
 
 
+def _latest_changes(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(model_id, status) of every model with a status: its latest change, in the order of those changes."""
+    if not relation_exists(connection, "ml.model_status"):
+        return []
+    return connection.execute(
+        "select model_id, arg_max(status, event) from ml.model_status group by model_id order by max(event)"
+    ).fetchall()
+
+
 def current_statuses(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Each model's status: its latest change (models without one are left out)."""
-    if not relation_exists(connection, "ml.model_status"):
-        return {}
-    rows = connection.execute(
-        "select model_id, arg_max(status, event) from ml.model_status group by model_id order by model_id"
-    ).fetchall()
-    return dict(rows)
+    return dict(sorted(_latest_changes(connection)))
 
 
 def champion_id(connection: duckdb.DuckDBPyConnection) -> str | None:
     """The champion (module docstring); None when the store holds no model."""
     if not relation_exists(connection, "ml.models"):
         return None
-    if relation_exists(connection, "ml.model_status"):
-        rows = connection.execute(
-            """
-            with latest as (
-                select model_id, max(event) as event from ml.model_status group by model_id
-            )
-            select s.model_id from ml.model_status as s join latest using (model_id, event)
-            where s.status = 'champion' order by s.event desc limit 1
-            """
-        ).fetchall()
-        if rows:
-            return rows[0][0]
-        without_status = "where model_id not in (select model_id from ml.model_status)"
-    else:
-        without_status = ""
-    rows = connection.execute(f"select model_id from ml.models {without_status} order by created_at desc limit 1")
-    found = rows.fetchall()
-    return found[0][0] if found else None
+    latest = _latest_changes(connection)
+    champions = [model_id for model_id, status in latest if status == "champion"]
+    if champions:
+        return champions[-1]
+    with_status = [model_id for model_id, _status in latest]
+    rows = connection.execute(
+        "select model_id from ml.models where not list_contains(?, model_id) order by created_at desc limit 1",
+        [with_status],
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def models_with_status(connection: duckdb.DuckDBPyConnection, status: str) -> list[str]:
     """The models whose status is `status`, oldest change first."""
-    if not relation_exists(connection, "ml.model_status"):
-        return []
-    rows = connection.execute(
-        """
-        with latest as (select model_id, max(event) as event from ml.model_status group by model_id)
-        select s.model_id from ml.model_status as s join latest using (model_id, event)
-        where s.status = ? order by s.event
-        """,
-        [status],
-    ).fetchall()
-    return [row[0] for row in rows]
+    return [model_id for model_id, latest in _latest_changes(connection) if latest == status]
 
 
 def delete_model(connection: duckdb.DuckDBPyConnection, model_id: str) -> None:

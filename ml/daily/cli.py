@@ -124,8 +124,7 @@ def print_summary(result: DayResult, terminal: Terminal) -> None:
             + ("; drift verdict: triggered" if drift.triggered else "; drift verdict: no")
         )
     if result.decision is not None:
-        verdict = "promoted to champion" if result.decision.promoted else "rejected"
-        terminal.line(f"challenger {result.decision.challenger_id} {verdict}: {result.decision.reason}")
+        terminal.line(result.decision.summary())
     if result.trained_model_id is not None:
         terminal.line(
             f"retrained: challenger {result.trained_model_id} ({result.retrain_reason}); it is scored beside the "

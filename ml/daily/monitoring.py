@@ -63,9 +63,11 @@ class MonitoringLog:
 
 def read_log(connection: duckdb.DuckDBPyConnection) -> MonitoringLog:
     """Read the daily log (module docstring); MLError when the routine never ran on this store."""
-    if not relation_exists(connection, "ml.daily_runs"):
-        raise MLError("this store has no daily log: run `python -m ml.daily` (or a replay) first.")
-    runs = connection.execute("select * from ml.daily_runs order by run_date").df()
+    runs = (
+        connection.execute("select * from ml.daily_runs order by run_date").df()
+        if relation_exists(connection, "ml.daily_runs")
+        else pd.DataFrame()
+    )
     if runs.empty:
         raise MLError("this store has no daily log: run `python -m ml.daily` (or a replay) first.")
     performance = connection.execute(
@@ -245,6 +247,78 @@ def _model_summary(log: MonitoringLog) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+NO_OUTCOME = "No outcome is known yet: the first predictions resolve five trading days after them."
+
+
+def _section(title: str, content: list[str] | None, missing: str) -> list[str]:
+    """A report section: its heading, then its content, or one line saying why there is none."""
+    return [f"<h2>{title}</h2>", *(content or [f"<p>{missing}</p>"])]
+
+
+def _performance_part(log: MonitoringLog) -> list[str] | None:
+    if log.performance.empty:
+        return None
+    return [
+        figure(
+            _band_chart(log, "rank_ic", "rank_ic_se", 0.0, "Rank IC (mean daily Spearman with the 5-day return)"),
+            "Rank IC of the day's champion as of each day, over its last 60 resolved trade dates; the band is "
+            "two Newey-West standard errors. Vertical lines: retrain events.",
+        ),
+        figure(
+            _band_chart(log, "auc", "auc_se", 0.5, "AUC of the calibrated probability"),
+            "AUC as of each day over the last 60 resolved trade dates; two standard errors clustered by day.",
+        ),
+        figure(_hit_rate_chart(log), "Top-decile hit rate against the base rate: above it means an edge."),
+    ]
+
+
+def _reliability_part(log: MonitoringLog) -> list[str] | None:
+    if log.resolved["outcome"].nunique() != 2:
+        return None
+    bins = reliability(log.resolved)
+    return [
+        "<div class='grid'>",
+        figure(
+            _reliability_chart(bins),
+            f"The {len(log.resolved):,} resolved predictions by decile of each probability: on the diagonal, "
+            "a probability means what it says.",
+        ),
+        table(
+            bins[bins["probability"] == "calibrated"],
+            {
+                "bin": ("decile", str),
+                "rows": ("rows", lambda v: f"{v:,}"),
+                "mean_predicted": ("mean calibrated probability", lambda v: number(v, 3)),
+                "observed_rate": ("observed rate", lambda v: number(v, 3)),
+            },
+        ),
+        "</div>",
+    ]
+
+
+def _drift_part(log: MonitoringLog) -> list[str] | None:
+    if log.drift.empty:
+        return None
+    caption = (
+        "Each feature of the day's champion over the last 30 trade dates against its training baseline "
+        f"(docs/daily.md); the day triggers when {TRIGGER_SHARE:.0%} of the features drift."
+    )
+    return [figure(_drift_charts(log), caption)]
+
+
+def _events_part(log: MonitoringLog) -> list[str] | None:
+    if log.events.empty:
+        return None
+    columns = {
+        "effective_date": ("day", lambda v: str(v)[:10]),
+        "model_id": ("model", str),
+        "status": ("status", str),
+        "source": ("by", str),
+        "reason": ("reason", str),
+    }
+    return [table(log.events, columns)]
+
+
 def render_report(log: MonitoringLog, database: str) -> str:
     """The report as one HTML string (`database`: the store's path, shown in the header)."""
     runs = log.runs
@@ -273,73 +347,11 @@ def render_report(log: MonitoringLog, database: str) -> str:
                 "ece": ("live ECE", lambda v: number(v, 4, missing="")),
             },
         ),
-        "<h2>Live performance over time</h2>",
     ]
-    if log.performance.empty:
-        parts.append("<p>No outcome is known yet: the first predictions resolve five trading days after them.</p>")
-    else:
-        parts += [
-            figure(
-                _band_chart(log, "rank_ic", "rank_ic_se", 0.0, "Rank IC (mean daily Spearman with the 5-day return)"),
-                "Rank IC of the day's champion as of each day, over its last 60 resolved trade dates; the band is "
-                "two Newey-West standard errors. Vertical lines: retrain events.",
-            ),
-            figure(
-                _band_chart(log, "auc", "auc_se", 0.5, "AUC of the calibrated probability"),
-                "AUC as of each day over the last 60 resolved trade dates; two standard errors clustered by day.",
-            ),
-            figure(_hit_rate_chart(log), "Top-decile hit rate against the base rate: above it means an edge."),
-        ]
-    parts.append("<h2>Live reliability</h2>")
-    if log.resolved["outcome"].nunique() == 2:
-        bins = reliability(log.resolved)
-        parts += [
-            "<div class='grid'>",
-            figure(
-                _reliability_chart(bins),
-                f"The {len(log.resolved):,} resolved predictions by decile of each probability: on the diagonal, "
-                "a probability means what it says.",
-            ),
-            table(
-                bins[bins["probability"] == "calibrated"],
-                {
-                    "bin": ("decile", str),
-                    "rows": ("rows", lambda v: f"{v:,}"),
-                    "mean_predicted": ("mean calibrated probability", lambda v: number(v, 3)),
-                    "observed_rate": ("observed rate", lambda v: number(v, 3)),
-                },
-            ),
-            "</div>",
-        ]
-    else:
-        parts.append("<p>Not enough resolved predictions yet.</p>")
-    parts.append("<h2>Drift over time</h2>")
-    if log.drift.empty:
-        parts.append("<p>No drift check recorded.</p>")
-    else:
-        parts.append(
-            figure(
-                _drift_charts(log),
-                "Each feature of the day's champion over the last 30 trade dates against its training baseline "
-                f"(docs/daily.md); the day triggers when {TRIGGER_SHARE:.0%} of the features drift.",
-            )
-        )
-    parts.append("<h2>Retrain events</h2>")
-    if log.events.empty:
-        parts.append("<p>No status change recorded.</p>")
-    else:
-        parts.append(
-            table(
-                log.events,
-                {
-                    "effective_date": ("day", lambda v: str(v)[:10]),
-                    "model_id": ("model", str),
-                    "status": ("status", str),
-                    "source": ("by", str),
-                    "reason": ("reason", str),
-                },
-            )
-        )
+    parts += _section("Live performance over time", _performance_part(log), NO_OUTCOME)
+    parts += _section("Live reliability", _reliability_part(log), "Not enough resolved predictions yet.")
+    parts += _section("Drift over time", _drift_part(log), "No drift check recorded.")
+    parts += _section("Retrain events", _events_part(log), "No status change recorded.")
     parts.append(
         "<p class='meta'>Tables: ml.daily_runs, ml.live_performance, ml.predictions, ml.drift_checks, "
         "ml.model_status (docs/daily.md).</p></body></html>"

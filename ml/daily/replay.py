@@ -150,8 +150,7 @@ def replay(
         if result.decision is not None:
             promotions += result.decision.promoted
             rejections += not result.decision.promoted
-            verdict = "promoted" if result.decision.promoted else "rejected"
-            report(f"{day}: challenger {result.decision.challenger_id} {verdict}: {result.decision.reason}")
+            report(f"{day}: {result.decision.summary()}")
         if result.trained_model_id is not None:
             retrains += 1
             report(f"{day}: trained challenger {result.trained_model_id} ({result.retrain_reason})")

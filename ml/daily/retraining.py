@@ -232,6 +232,11 @@ class Decision:
     promoted: bool
     reason: str
 
+    def summary(self) -> str:
+        """The decision in one line."""
+        verdict = "promoted to champion" if self.promoted else "rejected"
+        return f"challenger {self.challenger_id} {verdict}: {self.reason}"
+
 
 def judge(
     connection: duckdb.DuckDBPyConnection, champion_id: str, challenger_id: str, day: dt.date, horizon: int

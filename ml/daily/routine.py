@@ -228,8 +228,7 @@ def run_day(
         for challenger in shadow:
             decision = judge(connection, champion.model_id, challenger.model_id, day, champion.horizon)
             if decision is not None:
-                verdict = "promoted to champion" if decision.promoted else "rejected"
-                report(f"{day}: challenger {challenger.model_id} {verdict}: {decision.reason}")
+                report(f"{day}: {decision.summary()}")
                 if decision.promoted:
                     champion = challenger
         shadow = [model for model in shadow if decision is None or model.model_id != decision.challenger_id]
