@@ -91,8 +91,16 @@ def ticker_list(text: str) -> list[str]:
     return tickers
 
 
-def add_database_argument(parser: argparse.ArgumentParser) -> None:
-    """`--db PATH`: the DuckDB file (default: $FEATURE_STORE_DB, else warehouse/feature_store.duckdb)."""
+def add_database_argument(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+    """`--db PATH`: the DuckDB file (default: $FEATURE_STORE_DB, else warehouse/feature_store.duckdb).
+
+    `subcommand`: the flag of a subcommand's parser, which has no default of its own, so that
+    `python -m ingest --db X synthetic` keeps X (argparse lets a subparser's default overwrite the value
+    given before the subcommand).
+    """
     parser.add_argument(
-        "--db", default=None, metavar="PATH", help=f"DuckDB file (default: ${DB_ENV_VAR} or {DEFAULT_DB})"
+        "--db",
+        default=argparse.SUPPRESS if subcommand else None,
+        metavar="PATH",
+        help=f"DuckDB file (default: ${DB_ENV_VAR} or {DEFAULT_DB})",
     )

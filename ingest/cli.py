@@ -30,12 +30,12 @@ INTERRUPTED = "nothing from this run was loaded (its transaction was rolled back
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    add_database_argument(common)
+    add_database_argument(common, subcommand=True)
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
         description="Load daily prices, sentiment and corporate events into the feature store's DuckDB file.",
-        parents=[common],
     )
+    add_database_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="SOURCE")
 
     synthetic = commands.add_parser(

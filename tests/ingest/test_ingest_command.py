@@ -13,6 +13,7 @@ import pytest
 from helpers import PROJECT_DIR, one_line_error, run_job, run_module
 
 from ingest import jobs
+from ingest.cli import build_parser
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
 ROWS = "2020-01-02,10,11,9,10.5,10.4,100\n2020-01-03,10,11,9,10.6,10.5,100\n2020-01-06,10,8,9,10.5,10.4,100\n"
@@ -24,6 +25,19 @@ def test_a_run_exits_0_and_prints_its_summary(db_path):
     assert "(balanced)" in result.stdout and "rows read" in result.stdout
     listed = run_module("ingest", "runs", "--last", "1", "--db", str(db_path))
     assert listed.returncode == 0 and "synthetic" in listed.stdout and "success" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--db", "before.duckdb", "synthetic"], "before.duckdb"),
+        (["synthetic", "--db", "after.duckdb"], "after.duckdb"),
+        (["--db", "before.duckdb", "runs", "--db", "after.duckdb"], "after.duckdb"),
+        (["synthetic"], None),
+    ],
+)
+def test_db_is_kept_before_or_after_the_source(arguments, expected):
+    assert build_parser().parse_args(arguments).db == expected
 
 
 @pytest.mark.parametrize(
