@@ -59,7 +59,7 @@ def ensure_venv() -> None:
     _say("installing dependencies (pinned by constraints.txt); this takes a few minutes the first time")
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     constraints = ["-c", "constraints.txt"] if (ROOT / "constraints.txt").exists() else []
-    _run(PYTHON, "-m", "pip", "install", "--quiet", *constraints, "-e", ".[dev]")
+    _run(PYTHON, "-m", "pip", "install", "--quiet", *constraints, "-e", ".[dev,scale]")
     STAMP.write_text(wanted)
 
 
@@ -122,7 +122,7 @@ def lock(_extra: list[str]) -> int:
     venv.EnvBuilder(with_pip=True, clear=True).create(scratch)
     python = scratch / "bin" / "python"
     _run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    _run(python, "-m", "pip", "install", "--quiet", ".[dev]")
+    _run(python, "-m", "pip", "install", "--quiet", ".[dev,scale]")
     frozen = subprocess.run(
         [str(python), "-m", "pip", "freeze", "--exclude-editable", "--exclude", "equity-feature-store"],
         cwd=ROOT,

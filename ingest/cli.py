@@ -24,6 +24,7 @@ from ingest.errors import IngestError
 from ingest.sources.synthetic import REGIMES
 from ingest.universe import LISTS
 from store import connect, database_path, relation_exists
+from store.parquet import DEFAULT_PARQUET_DIR, PARQUET_ENV_VAR, export_raw, parquet_directory
 
 INTERRUPTED = "nothing from this run was loaded (its transaction was rolled back); the next run records it."
 
@@ -90,7 +91,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = commands.add_parser("runs", parents=[common], help="show the latest runs from raw.ingest_runs")
     runs.add_argument("--last", type=positive_int, default=10, help="how many runs (default 10)")
+
+    export = commands.add_parser(
+        "export", parents=[common], help="write the raw datasets as Parquet files for Spark (docs/scale.md)"
+    )
+    export.add_argument(
+        "--to",
+        default=None,
+        metavar="DIR",
+        help=f"folder of the files (default: ${PARQUET_ENV_VAR} or {DEFAULT_PARQUET_DIR})",
+    )
     return parser
+
+
+def export_parquet(db_path: Path, to: str | None, terminal: Terminal) -> None:
+    """Write the raw datasets of `db_path` as Parquet (store.parquet) and say where."""
+    directory = parquet_directory(to)
+    connection = connect(db_path, read_only=True, create=False)
+    try:
+        exported = export_raw(connection, directory, report=terminal.say)
+    finally:
+        connection.close()
+    rows = sum(dataset.rows for dataset in exported)
+    terminal.line(f"exported {rows:,} rows of {len(exported)} raw datasets to {directory} (Parquet, by year)")
 
 
 def show_runs(db_path: Path, last: int, terminal: Terminal) -> None:
@@ -134,6 +157,9 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
     db_path = database_path(args.db)
     if args.command == "runs":
         show_runs(db_path, args.last, terminal)
+        return 0
+    if args.command == "export":
+        export_parquet(db_path, args.to, terminal)
         return 0
     connection = connect(db_path)
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -111,7 +112,11 @@ class Validated:
 def _gx():
     # Imported lazily: it takes seconds, and only validation needs it. Analytics would try the network.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    with warnings.catch_warnings():
+        # With the scale extra installed, great_expectations imports pyspark, which warns about pandas 3 on
+        # import; validation never uses pyspark.
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+        import great_expectations as gx
 
     return gx
 

@@ -83,14 +83,16 @@ def one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
     return lines[-1]
 
 
-def run_dbt(db_path: Path, folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run `dbt ARGS` on the project against `db_path`, with target/ and logs/ under `folder`."""
+def run_dbt(
+    db_path: Path, folder: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `dbt ARGS` on the project against `db_path`, with target/ and logs/ under `folder` (and `env` added)."""
     dbt = Path(sys.executable).parent / "dbt"
     return subprocess.run(
         [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
         + ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
         cwd=PROJECT_DIR,
-        env={**os.environ, "FEATURE_STORE_DB": str(db_path)},
+        env={**os.environ, "FEATURE_STORE_DB": str(db_path), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -31,3 +31,21 @@
             )
     end
 {% endmacro %}
+
+{#-
+    Spark ranks no rows inside a frame (its rank functions ignore frames): collect the frame's values and
+    count those <= today's. The same share as DuckDB's cume_dist over the frame (ties count as <=).
+-#}
+{% macro spark__trailing_percentile(value, partition_by, order_by, window_rows) %}
+    {%- set frame -%}
+        partition by {{ partition_by }} order by {{ order_by }}
+        rows between {{ window_rows - 1 }} preceding and current row
+    {%- endset -%}
+    case
+        when count({{ value }}) over ({{ frame }}) = {{ window_rows }}
+            then 100 * (
+                cast(size(filter(collect_list({{ value }}) over ({{ frame }}), x -> x <= {{ value }})) as double)
+                / {{ window_rows }}
+            )
+    end
+{% endmacro %}
