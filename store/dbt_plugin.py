@@ -13,6 +13,7 @@ a `DbtRuntimeError` as "Runtime Error" and the message, naming the holder's prog
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import duckdb
@@ -21,9 +22,14 @@ from dbt_common.exceptions import DbtRuntimeError
 
 from store.connection import open_error
 
+#: DuckDB's memory limit for dbt builds, e.g. "4GB" (DuckDB's default: 80% of the machine's memory). Beyond it
+#: DuckDB spills sorts, joins and windows to disk next to the database instead of running out of memory.
+MEMORY_LIMIT_ENV_VAR = "FEATURE_STORE_MEMORY_LIMIT"
+
 
 class Plugin(BasePlugin):
-    """Checks that the profile's database file opens for writing before dbt-duckdb opens it."""
+    """Checks that the profile's database file opens for writing before dbt-duckdb opens it, and applies
+    $FEATURE_STORE_MEMORY_LIMIT to dbt's connection."""
 
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         """Open and close `creds.path` read-write; raise `DbtRuntimeError` with the store's message if it fails.
@@ -32,6 +38,16 @@ class Plugin(BasePlugin):
         dbt-duckdb. Between this check and dbt's own open another process may still take the file: dbt then
         fails as before, with the adapter's message.
         """
+        limit = os.environ.get(MEMORY_LIMIT_ENV_VAR, "").strip()
+        if limit:
+            try:
+                duckdb.connect(":memory:", config={"memory_limit": limit}).close()
+            except duckdb.Error:
+                raise DbtRuntimeError(
+                    f"{MEMORY_LIMIT_ENV_VAR}={limit!r} is not a memory size DuckDB accepts: give one such as 4GB, "
+                    "or unset it."
+                ) from None
+            config["memory_limit"] = limit
         path = str(creds.path or "")
         if not path or path == ":memory:" or ":" in path.split("/")[0]:
             return
