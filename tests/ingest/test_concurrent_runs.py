@@ -177,6 +177,6 @@ def test_a_second_process_gets_one_line_and_the_live_run_finishes(db_path, price
         if holder.poll() is None:
             holder.kill()
     assert holder.returncode == 0, err[-2000:]
-    assert out.strip().splitlines()[-1] == "success"
+    assert out.strip().splitlines()[-1:] == ["success"], (out, err[-3000:])
     with duckdb.connect(str(db_path), read_only=True) as connection:
         assert connection.execute("select source, status from raw.ingest_runs").fetchall() == [("held", "success")]

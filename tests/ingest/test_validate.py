@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-from helpers import price_input_rows
+from helpers import PROJECT_DIR, price_input_rows
 
 from ingest.validate import validate
 
@@ -137,3 +139,17 @@ def test_sentiment_and_event_rules():
     result = validate("analyst_actions", actions, today=TODAY)
     assert result.accepted.column("action").to_pylist() == ["upgrade"]
     assert result.rejects.column("rule").to_pylist() == ["bad_action"]
+
+
+def test_importing_great_expectations_neither_imports_pyspark_nor_ends_a_python_c_process():
+    """With the scale extra installed, great_expectations imported pyspark, whose pyspark.sql.connect calls
+    sys.exit(0) in a `python -c` process: an ingest run from `python -c` stopped silently."""
+    code = (
+        "import sys; from ingest.validate import _gx; _gx(); "
+        "print('alive', 'pyspark' in sys.modules, flush=True); "
+        "import importlib.util; print(importlib.util.find_spec('great_expectations') is not None)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["alive", "False", "True"], result.stderr[-2000:]
+    assert "Warning" not in result.stderr
