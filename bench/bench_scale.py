@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-DBT = Path(sys.executable).parent / "dbt"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_features import ROOT, dbt_build_args  # noqa: E402
 
 
 def tree_rss(process: psutil.Process) -> int:
@@ -48,15 +48,6 @@ def measure(args: list[str], env: dict[str, str], log: Path) -> tuple[float, flo
                 peak = max(peak, tree_rss(watched))
             time.sleep(0.2)
     return time.perf_counter() - started, peak / 2**20, child.returncode
-
-
-def dbt_build(scratch: Path, *extra: str) -> list[str]:
-    return [str(DBT), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), *extra] + [
-        "--target-path",
-        str(scratch / "target"),
-        "--log-path",
-        str(scratch / "logs"),
-    ]
 
 
 def main() -> int:
@@ -89,10 +80,12 @@ def main() -> int:
             return 1
         steps = []
         if "duckdb" in engines:
-            steps.append((f"dbt build, DuckDB (memory limit {options.memory_limit})", dbt_build(scratch / "duckdb")))
+            name = f"dbt build, DuckDB (memory limit {options.memory_limit})"
+            steps.append((name, dbt_build_args(scratch / "duckdb")))
         if "spark" in engines:
             steps.append(("python -m ingest export (Parquet)", [sys.executable, "-m", "ingest", "export"]))
-            steps.append(("dbt build --target spark (local)", dbt_build(scratch / "spark-dbt", "--target", "spark")))
+            spark_build = [*dbt_build_args(scratch / "spark-dbt"), "--target", "spark"]
+            steps.append(("dbt build --target spark (local)", spark_build))
         print(f"{'step':52} {'seconds':>9} {'peak MiB':>9}")
         failed = False
         for index, (name, command) in enumerate(steps):

@@ -11,6 +11,7 @@ from helpers import compiled_sql, one_line_error, run_job, run_module
 
 from ingest import jobs
 from store import connect
+from store.parquet import date_column as partition_date
 from store.parquet import export_raw
 from store.tables import RAW_DATASETS
 
@@ -35,7 +36,7 @@ def test_every_dataset_is_written_whole_and_partitioned_by_the_year_of_its_date(
     try:
         exported = export_raw(connection, tmp_path)
         for dataset in exported:
-            date_column = RAW_DATASETS[dataset.name].key[1]
+            date_column = partition_date(dataset.name)
             stored = connection.execute(f"select * from raw.{dataset.name}").fetchall()
             assert dataset.rows == len(stored) > 0, dataset.name
             assert sorted(parquet_rows(dataset.folder), key=repr) == sorted(stored, key=repr), dataset.name
