@@ -2,6 +2,10 @@
 
     python bench/bench_train.py                  # synthetic 155 x 5y (default data) and the real 379 x 5y set
     python bench/bench_train.py --device gpu     # the same on LightGBM's GPU learner (where one is lent)
+    python bench/bench_train.py --engine dask    # the boosters on a local Dask cluster (lightgbm.dask)
+
+With --engine dask the peak memory is summed over the command and its Dask workers (the local cluster's
+processes); otherwise it is the command's own.
 
 Target (2 cores, CPU): under 60 s for the 155 x 5-year default. Data is ingested and built with
 `dbt build` first (not timed); the printed AUC is the test window's, from ml.metrics.
@@ -23,8 +27,13 @@ from bench_features import default_cases, prepare_store, run  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "gpu", "cuda", "auto"))
+    parser.add_argument("--engine", default="local", choices=("local", "dask"), help="where the boosters train")
     options = parser.parse_args()
     cases = default_cases("< 60 s")
+    print(f"python -m ml.train --device {options.device} --engine {options.engine}")
+    timer = run
+    if options.engine == "dask":
+        from bench_scale import measure as timer  # sums memory over the Dask workers too (psutil, the scale extra)
     print(f"{'case':22} {'examples':>9} {'train s':>8} {'peak MiB':>9} {'test AUC':>9}  device  target")
     failed = False
     with tempfile.TemporaryDirectory() as scratch_name:
@@ -34,8 +43,8 @@ def main() -> int:
             env = {"FEATURE_STORE_DB": str(db_path)}
             if not prepare_store(db_path, ingest, scratch):
                 return 1
-            train = [sys.executable, "-m", "ml.train", "--device", options.device]
-            seconds, peak, code = run(train, env, scratch / "train.log")
+            train = [sys.executable, "-m", "ml.train", "--device", options.device, "--engine", options.engine]
+            seconds, peak, code = timer(train, env, scratch / "train.log")
             if code:
                 failed = True
                 print((scratch / "train.log").read_text()[-3000:], file=sys.stderr)

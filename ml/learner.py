@@ -41,12 +41,17 @@ and the model is then refit on all its rows with that many rounds. The fold mode
 of the final models. Because the validation rows chose the stopping round, the reported `val_auc` is
 slightly optimistic; the test split is the unbiased estimate.
 
+Every booster trains in this process (`engine='local'`) or on a Dask cluster (`engine='dask'`, with
+`lightgbm.dask`; `ml.dask_training`), which trains all the rounds and replays the early-stopping rule on the
+stopping rows; the rest of the learner is the same for both.
+
 Persistence uses LightGBM's own model text and plain numbers for the stacker (`to_dict` / `from_dict`,
 `save` / `load` as a `.json` file); nothing is pickled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from typing import Any
@@ -151,6 +156,9 @@ MIN_EARLY_STOPPING_ROWS = 200
 # infinite input.
 _PROBABILITY_EPSILON = 1e-7
 GLOBAL = "global"
+# Where the boosters train (`engine`): here, or on a Dask cluster (ml.dask_training).
+LOCAL, DASK = "local", "dask"
+ENGINES = (LOCAL, DASK)
 # Characters LightGBM refuses in feature names (its model text is JSON-like).
 _FORBIDDEN_NAME_CHARACTERS = set('",:[]{}')
 _FITTED_ATTRIBUTES = (
@@ -202,6 +210,11 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             set when none is given.
         label_horizon: trading days a label looks ahead (5 for `label_up_5d`); `train_ensemble` drops the
             training rows of that many dates before its held-out block, whose labels overlap it.
+        engine: where the boosters train: 'local' (LightGBM in this process) or 'dask' (`lightgbm.dask` on the
+            Dask cluster at `scheduler`; `ml.dask_training` says how, and how its early stopping is replayed).
+            Only the training moves: prediction, stacking and persistence are the same.
+        scheduler: the Dask scheduler's address (for example `tcp://10.0.0.5:8786`), required with
+            engine='dask' (`ml.dask_training.cluster` starts a local one); None with engine='local'.
 
     Fitted attributes:
         booster_: the global `lightgbm.Booster`, cut to its best iteration.
@@ -246,6 +259,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         validation_fraction: float = 0.15,
         label_horizon: int = 5,
         min_boost_round: int = 1,
+        engine: str = "local",
+        scheduler: str | None = None,
     ) -> None:
         self.random_state = random_state
         self.device = device
@@ -258,6 +273,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self.validation_fraction = validation_fraction
         self.label_horizon = label_horizon
         self.min_boost_round = min_boost_round
+        self.engine = engine
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------ fitting
 
@@ -464,7 +481,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
                 f"HierarchicalMetaLearner: {len(features)} training rows are too few for n_folds={self.n_folds}"
             )
 
-        choice: DeviceChoice = resolve_device(self.device)
+        choice: DeviceChoice = resolve_device(self.device) if self.engine == LOCAL else _dask_device(self.device)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.lightgbm_params_ = self._booster_params(self.seed_, choice)
         self.device_used_ = choice.used
@@ -478,25 +495,26 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self.regimes_trained_ = trained
         self.regimes_fallback_ = fallback
 
-        # Final models: on all training rows, with the number of rounds chosen by early stopping.
         binned = self._binned(features, labels)
-        global_validation = None if validation is None else (validation[0], validation[1])
-        self.booster_, global_rounds = self._fit_final(binned, None, global_validation)
-        self.regime_boosters_ = {}
-        regime_rounds = {}
-        for regime in trained:
-            rows = regimes == regime
-            regime_validation = None
-            if validation is not None:
-                val_rows = validation[2] == regime
-                if val_rows.sum() >= MIN_EARLY_STOPPING_ROWS:
-                    regime_validation = (validation[0][val_rows], validation[1][val_rows])
-            self.regime_boosters_[regime], regime_rounds[regime] = self._fit_final(
-                binned, np.flatnonzero(rows), regime_validation
-            )
-        self.best_iterations_ = {GLOBAL: global_rounds, "regimes": regime_rounds}
+        with self._boosters() as cluster:
+            # Final models: on all training rows, with the number of rounds chosen by early stopping.
+            global_validation = None if validation is None else (validation[0], validation[1])
+            self.booster_, global_rounds = self._fit_final(binned, None, global_validation, cluster)
+            self.regime_boosters_ = {}
+            regime_rounds = {}
+            for regime in trained:
+                rows = regimes == regime
+                regime_validation = None
+                if validation is not None:
+                    val_rows = validation[2] == regime
+                    if val_rows.sum() >= MIN_EARLY_STOPPING_ROWS:
+                        regime_validation = (validation[0][val_rows], validation[1][val_rows])
+                self.regime_boosters_[regime], regime_rounds[regime] = self._fit_final(
+                    binned, np.flatnonzero(rows), regime_validation, cluster
+                )
+            self.best_iterations_ = {GLOBAL: global_rounds, "regimes": regime_rounds}
 
-        oof_global, oof_regime = self._out_of_fold(binned, labels, regimes)
+            oof_global, oof_regime = self._out_of_fold(binned, labels, regimes, cluster)
         oof_inputs = _stacker_inputs(oof_global, oof_regime)
         decision = choose_stacker(oof_inputs, labels, self.n_folds)
         if decision["choice"] == BLEND:
@@ -547,6 +565,15 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         check_int(self, "min_boost_round", self.min_boost_round)
         check_int(self, "label_horizon", self.label_horizon, minimum=0)
         check_interval(self, "validation_fraction", self.validation_fraction, 0.0, 1.0, high_inclusive=False)
+        if self.engine not in ENGINES:
+            raise InvalidInputError(
+                f"HierarchicalMetaLearner: engine must be one of {', '.join(ENGINES)}; got {self.engine!r}"
+            )
+        if self.engine == DASK and not (isinstance(self.scheduler, str) and self.scheduler):
+            raise InvalidInputError(
+                "HierarchicalMetaLearner: engine='dask' needs scheduler= (the Dask scheduler's address; "
+                "ml.dask_training.cluster() starts a local cluster and gives its address)"
+            )
         if self.regime_column is not None and (not isinstance(self.regime_column, str) or not self.regime_column):
             raise InvalidInputError(
                 "HierarchicalMetaLearner: regime_column must be a column name or None (no regime column), got "
@@ -584,16 +611,34 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             free_raw_data=False,
         ).construct()
 
+    def _boosters(self) -> contextlib.AbstractContextManager:
+        """For one fit: None (the boosters train here) or an open `ml.dask_training.DaskBoosters`."""
+        if self.engine == LOCAL:
+            return contextlib.nullcontext()
+        from ml.dask_training import DaskBoosters  # the scale extra: imported only when asked for
+
+        return DaskBoosters(self.scheduler)
+
     def _train(
         self,
         binned: lightgbm.Dataset,
         rows: np.ndarray | None,
         rounds: int,
         stop: tuple[np.ndarray, np.ndarray] | None = None,
+        cluster: Any = None,
     ) -> lightgbm.Booster:
         """One booster on `rows` of the binned training set (None: all of them); with `stop`, early stopping on
-        those rows (features and labels, at most `rounds` rounds)."""
+        those rows (features and labels, at most `rounds` rounds). With `cluster` (a `DaskBoosters`), it trains
+        there: all `rounds` rounds, with the early-stopping round replayed into `best_iteration`."""
         params = self.lightgbm_params_
+        if cluster is not None:
+            from ml.dask_training import best_iteration
+
+            positions = slice(None) if rows is None else np.sort(rows)
+            booster = cluster.train(params, binned.get_data()[positions], binned.get_label()[positions], rounds)
+            if stop is not None:
+                booster.best_iteration = best_iteration(booster, params, stop[0], stop[1], self.early_stopping_rounds)
+            return booster
         train_set = binned if rows is None else binned.subset(np.sort(rows), params=params)
         if stop is None:
             return lightgbm.train(params, train_set, num_boost_round=rounds)
@@ -608,31 +653,34 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         binned: lightgbm.Dataset,
         rows: np.ndarray | None,
         validation: tuple[np.ndarray, np.ndarray] | None,
+        cluster: Any = None,
     ) -> tuple[lightgbm.Booster, int]:
         """A model on `rows` of the binned training set (None: all), its rounds picked on `validation` or on the
         training tail, and never fewer than `min_boost_round` (nor more than `num_boost_round`)."""
         floor = min(self.min_boost_round, self.num_boost_round)
         if self.early_stopping_rounds is None:
-            booster, rounds = self._train(binned, rows, self.num_boost_round), self.num_boost_round
+            booster, rounds = self._train(binned, rows, self.num_boost_round, cluster=cluster), self.num_boost_round
         elif validation is not None:
-            booster = self._train(binned, rows, self.num_boost_round, stop=validation)
+            booster = self._train(binned, rows, self.num_boost_round, stop=validation, cluster=cluster)
             rounds = max(_best_rounds(booster), floor)
             if booster.current_iteration() < rounds:  # stopped before the floor: grow it that far
-                booster = self._train(binned, rows, rounds)
+                booster = self._train(binned, rows, rounds, cluster=cluster)
         else:
             positions = np.arange(binned.num_data()) if rows is None else np.sort(rows)
             head = len(positions) - max(1, int(round(EARLY_STOPPING_TAIL * len(positions))))
             tail = positions[head:]
             features, labels = binned.get_data(), binned.get_label()
-            probe = self._train(binned, positions[:head], self.num_boost_round, stop=(features[tail], labels[tail]))
+            probe = self._train(
+                binned, positions[:head], self.num_boost_round, stop=(features[tail], labels[tail]), cluster=cluster
+            )
             rounds = max(_best_rounds(probe), floor)
-            booster = self._train(binned, rows, rounds)
+            booster = self._train(binned, rows, rounds, cluster=cluster)
         # LightGBM ends early, without an error, when no split is left to make.
         rounds = min(rounds, booster.current_iteration())
         return _frozen(booster, rounds), rounds
 
     def _out_of_fold(
-        self, binned: lightgbm.Dataset, labels: np.ndarray, regimes: np.ndarray
+        self, binned: lightgbm.Dataset, labels: np.ndarray, regimes: np.ndarray, cluster: Any = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Global and regime probabilities of each row from models that did not train on its time block.
 
@@ -647,7 +695,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         oof_regime = np.empty(len(features))
         for index, held_out in enumerate(blocks):
             train_rows = np.concatenate([block for other, block in enumerate(blocks) if other != index])
-            booster = self._train(binned, train_rows, self.best_iterations_[GLOBAL])
+            booster = self._train(binned, train_rows, self.best_iterations_[GLOBAL], cluster=cluster)
             oof_global[held_out] = booster.predict(features[held_out])
             oof_regime[held_out] = oof_global[held_out]
             for regime in self.regimes_trained_:
@@ -656,7 +704,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
                 if len(predict_rows) == 0 or len(fit_rows) < fold_min_rows or len(np.unique(labels[fit_rows])) < 2:
                     continue
                 rounds = self.best_iterations_["regimes"][regime]
-                regime_booster = self._train(binned, fit_rows, rounds)
+                regime_booster = self._train(binned, fit_rows, rounds, cluster=cluster)
                 oof_regime[predict_rows] = regime_booster.predict(features[predict_rows])
         return oof_global, oof_regime
 
@@ -793,8 +841,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         Predictions of the rebuilt learner are identical to the original's. A version 1 state (format
         'hierarchical_meta_learner/1', an unconstrained stacker) is rebuilt with scikit-learn's
         `LogisticRegression` holding its stored weights, `stacker_choice_` 'unconstrained' and empty
-        `stacker_scores_`; states stored before the parameters `regime_column`, `validation_fraction` and
-        `label_horizon` existed get their defaults.
+        `stacker_scores_`; states stored before the parameters `regime_column`, `validation_fraction`,
+        `label_horizon`, `engine` and `scheduler` existed get their defaults.
 
         Raises:
             StateError: the dict is not a learner state of this format, or is incomplete.
@@ -932,6 +980,16 @@ def _best_rounds(booster: lightgbm.Booster) -> int:
 def _frozen(booster: lightgbm.Booster, rounds: int) -> lightgbm.Booster:
     """The booster rebuilt from its own model text, cut to `rounds`: exactly what `from_dict` will load."""
     return lightgbm.Booster(model_str=booster.model_to_string(num_iteration=rounds))
+
+
+def _dask_device(requested: str) -> DeviceChoice:
+    """The device of a Dask fit: the workers' CPUs (the driver cannot probe the workers' accelerators)."""
+    if requested not in ("cpu", "auto"):
+        raise InvalidInputError(
+            f"HierarchicalMetaLearner: the Dask engine trains on the workers' CPUs; device {requested!r} is not "
+            "available with it: use device 'cpu' or 'auto'"
+        )
+    return DeviceChoice(requested, "cpu", "the Dask engine trains on the workers' CPUs")
 
 
 def _global_only(single: NonNegativeLogisticRegression) -> NonNegativeLogisticRegression:

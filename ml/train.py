@@ -3,6 +3,8 @@
     python -m ml.train                       # the database of $FEATURE_STORE_DB or warehouse/feature_store.duckdb
     python -m ml.train --device cpu --seed 7 --n-features 20
     python -m ml.train --label up            # label_up_5d instead of the default label_beats_median_5d
+    python -m ml.train --engine dask         # the boosters train with lightgbm.dask on a local Dask cluster
+    python -m ml.train --engine dask --scheduler tcp://10.0.0.5:8786   # ... on a running Dask cluster
 
 Prints progress for each step and ends with a short summary (AUC per split, ECE before/after
 calibration, top features, device, time). Follows the command-line convention of `cli` (exit 0 / 1 / 2 /
@@ -13,9 +15,10 @@ end in one transaction, so an interrupted run stores nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
-from cli import Terminal, run_command
+from cli import Terminal, UsageError, run_command
 from cli.arguments import add_database_argument, positive_int, seed
 from ml.data import DEFAULT_LABEL, LABELS
 from ml.errors import MLError
@@ -47,6 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="calibration method (default auto: identity, Platt or binned isotonic, chosen on the latest slice of "
         "the calibration window; the identity unless another clearly beats it)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="where the boosters train (default local): dask trains them with lightgbm.dask on the Dask cluster "
+        "of --scheduler, or on a local cluster started for the run; the other steps run here either way "
+        "(docs/scale.md)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler to train on with --engine dask, for example tcp://10.0.0.5:8786",
     )
     return parser
 
@@ -95,27 +111,46 @@ def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
     terminal.line("top features: " + ", ".join(f"{name} {value:.3f}" for name, value in summary.top_features))
     if summary.dropped_all_null:
         terminal.line("all-NULL features left out: " + ", ".join(summary.dropped_all_null))
-    terminal.line(f"device: {summary.device_used} (asked for {summary.device_requested}); {summary.seconds:.1f} s")
+    terminal.line(
+        f"device: {summary.device_used} (asked for {summary.device_requested}), engine {summary.engine}; "
+        f"{summary.seconds:.1f} s"
+    )
     terminal.line(f"stored in the ml schema as model {summary.model_id}")
 
 
 def run(args: argparse.Namespace, terminal: Terminal) -> int:
-    """Train on one read-write connection and print the summary."""
+    """Train on one read-write connection (the boosters here or on a Dask cluster) and print the summary."""
+    if args.scheduler is not None and args.engine != "dask":
+        raise UsageError("--scheduler names a Dask scheduler: use it with --engine dask")
     connection = connect(database_path(args.db), create=False)
     try:
-        summary = train_model(
-            connection,
-            random_state=args.seed,
-            device=args.device,
-            n_features=args.n_features,
-            calibration_method=args.calibration,
-            label=args.label,
-            report=terminal.say,
-        )
+        with _boosters_cluster(args, terminal) as scheduler:
+            summary = train_model(
+                connection,
+                random_state=args.seed,
+                device=args.device,
+                n_features=args.n_features,
+                calibration_method=args.calibration,
+                label=args.label,
+                engine=args.engine,
+                scheduler=scheduler,
+                report=terminal.say,
+            )
     finally:
         connection.close()
     print_summary(summary, terminal)
     return 0
+
+
+def _boosters_cluster(args: argparse.Namespace, terminal: Terminal) -> contextlib.AbstractContextManager:
+    """None for the local engine; for Dask, the scheduler's address (a local cluster's, started here)."""
+    if args.engine != "dask":
+        return contextlib.nullcontext()
+    from ml import dask_training  # the scale extra: imported only when asked for (a missing one is one line)
+
+    where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else "a local Dask cluster"
+    terminal.say(f"connecting to {where}")
+    return dask_training.cluster(args.scheduler)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,6 +78,7 @@ class TrainSummary:
     calibration_selection: dict | None = None
     stacker: dict = field(default_factory=dict)
     label: str = LABELS[DEFAULT_LABEL].column
+    engine: str = "local"
 
 
 def _library_versions() -> dict[str, str]:
@@ -101,12 +102,16 @@ def train_model(
     label: str = DEFAULT_LABEL,
     as_of: dt.date | None = None,
     status: StatusChange | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
     stored at the end, in one transaction); return its summary. `as_of`: train as of that day, on the rows
     whose label was known before it (a model that may score that day and later ones out of sample). `status`:
-    the model's status in the registry (default: champion, trained with `python -m ml.train`)."""
+    the model's status in the registry (default: champion, trained with `python -m ml.train`). `engine`,
+    `scheduler`: where the boosters train ('local', or 'dask' on the Dask scheduler at that address; see
+    `HierarchicalMetaLearner` and ml.dask_training); every other step runs here either way."""
     started = time.perf_counter()
     report("reading marts.fct_training_examples" + (f" (labels known before {as_of})" if as_of else ""))
     data = load_training_examples(connection, label=label, known_before=as_of)
@@ -141,6 +146,8 @@ def train_model(
         label_horizon=horizon,
         min_boost_round=MIN_BOOST_ROUND,
         n_folds=STACKER_FOLDS,
+        engine=engine,
+        scheduler=scheduler,
     )
     report("choosing LightGBM settings by walk-forward cross-validation of the learner on the training window")
     search = choose_params(
@@ -153,7 +160,7 @@ def train_model(
     )
     params, cv_scores = search.best, search.scores
 
-    report(f"training the hierarchical meta-learner (device {device})")
+    report(f"training the hierarchical meta-learner (device {device}, engine {engine})")
     learner.set_params(lgbm_params=params)
     x_val, y_val = part(validation)
     ensemble = learner.train_ensemble(x_train, y_train, X_val=x_val, y_val=y_val)
@@ -258,6 +265,7 @@ def train_model(
             "stacker": stacker,
             "label": target,
             "label_horizon": horizon,
+            "engine": engine,
             "as_of": None if as_of is None else as_of.isoformat(),
             "market_features_via_regime_only": data.market_columns,
         },
@@ -299,6 +307,7 @@ def train_model(
         calibration_selection=evidence,
         stacker=stacker,
         label=target,
+        engine=engine,
     )
 
 

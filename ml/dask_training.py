@@ -1,0 +1,241 @@
+"""Training the meta-learner's LightGBM boosters on a Dask cluster (`python -m ml.train --engine dask`).
+
+`HierarchicalMetaLearner(engine='dask', scheduler=ADDRESS)` hands every booster it trains (the global and
+regime models, their out-of-fold copies, and those of the walk-forward settings search, which clones the
+learner) to `DaskBoosters.train`, which trains it with `lightgbm.dask.DaskLGBMClassifier` on the cluster at
+ADDRESS. Everything else (splits, selection, stacking, calibration, the registry) runs in the driver process
+as with the local engine. `cluster` gives the CLI that address: the scheduler the user named, or a
+`LocalCluster` started for the run and closed after it.
+
+How the data travels: for each booster, its training rows are cut into one contiguous block per worker,
+each block is sent to its worker (`Client.scatter`), and the blocks become the partitions of the Dask
+arrays LightGBM trains on. Each worker builds a LightGBM dataset from its own partition and the workers
+train one model together (LightGBM's data-parallel learner over its own sockets). The driver keeps the
+training window in memory, as it does for the local engine: the selection, stacking and calibration read it.
+
+Early stopping: `lightgbm.dask` has none (LightGBM #3712, #4189), and its `evals_result_` holds the metric
+of one worker's share of an evaluation set only. So a booster that should stop early is trained for all
+its rounds, and `best_iteration` replays LightGBM's own rule (`lightgbm.early_stopping` with
+`first_metric_only`: the first metric, stop after `patience` rounds without a strict improvement) on the
+whole stopping set in the driver; the learner then keeps that many trees, as the local engine does.
+
+Reproducibility: two runs on the same cluster give the same model only when `lightgbm.dask` ranks the
+workers in the same order. It orders them through a Python set of Dask keys, whose order changes from one
+process to the next, and the rank decides which worker's rows choose each feature's histogram bins. Two
+runs can therefore differ slightly (docs/scale.md gives the measured spread); the local engine is
+bit-reproducible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from collections.abc import Iterator
+
+import lightgbm
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from ml.errors import InvalidInputError, MLError
+
+try:
+    import dask.array as dask_array
+    import distributed
+    from distributed.client import FuturesCancelledError
+    from distributed.scheduler import KilledWorker
+    from lightgbm.dask import DaskLGBMClassifier
+except ModuleNotFoundError as missing:  # the scale extra is optional
+    raise MLError(
+        f"the Dask engine needs the scale extra ({missing.name} is not installed): pip install -e '.[scale]'"
+    ) from missing
+
+#: Seconds to wait for a scheduler named with --scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 20
+#: LightGBM parameters the Dask module sets itself (threads per worker; the network between workers).
+_SET_BY_LIGHTGBM_DASK = ("num_threads", "n_jobs", "machines", "local_listen_port", "num_machines")
+# The early-stopping metrics the replay computes, with whether a larger value is better.
+_METRICS = {"binary_logloss": False, "binary": False, "auc": True}
+# Rounds whose leaves are predicted in one pass over the stopping rows (memory: rows x this many int32).
+_ROUNDS_PER_PASS = 50
+# LightGBM clips probabilities to this distance from 0 and 1 in its binary log loss.
+_LOG_LOSS_EPSILON = 1e-15
+
+
+@contextlib.contextmanager
+def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iterator[str]:
+    """The address of a Dask scheduler to train on, for the duration of the `with` block.
+
+    Parameters:
+        scheduler: the address of a running scheduler (for example `tcp://10.0.0.5:8786`), checked by
+            connecting to it; None starts a `LocalCluster` of worker processes on this machine and closes it
+            on exit.
+        workers: worker processes of the local cluster (default: one per CPU core, at most 4, each with the
+            remaining cores as threads); ignored with `scheduler`.
+
+    Raises:
+        MLError: the scheduler cannot be reached.
+    """
+    if scheduler is not None:
+        try:
+            with distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False) as client:
+                if not client.scheduler_info()["workers"]:
+                    raise MLError(f"the Dask scheduler at {scheduler} has no workers: start some with `dask worker`")
+        except (OSError, TimeoutError, ValueError) as error:
+            raise MLError(
+                f"cannot reach the Dask scheduler at {scheduler} ({type(error).__name__}: {error}); start one with "
+                "`dask scheduler` and `dask worker ADDRESS`, or leave out --scheduler to train on a local cluster"
+            ) from error
+        yield scheduler
+        return
+    cores = os.cpu_count() or 1
+    count = workers or min(cores, 4)
+    with distributed.LocalCluster(
+        n_workers=count,
+        threads_per_worker=max(1, cores // count),
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,  # logging.ERROR: the workers' start-up chatter is not the user's business
+    ) as local:
+        with distributed.Client(local.scheduler_address, set_as_default=False) as client:
+            client.run(_silence_native_output)
+        yield local.scheduler_address
+
+
+def _silence_native_output() -> None:
+    """Run in each worker of a local cluster: LightGBM's network layer prints its set-up ("Listening...",
+    "Connected to rank 1") to file descriptor 1 whatever `verbose` says, which the workers share with the
+    user's terminal. Their logging goes to stderr and is unaffected."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
+class DaskBoosters:
+    """A connection to a Dask cluster that trains LightGBM boosters for one fit of the meta-learner.
+
+    Use it as a context manager (`with DaskBoosters(address) as boosters:`); it closes its client on exit.
+    """
+
+    def __init__(self, scheduler: str) -> None:
+        self.scheduler = scheduler
+        self._client: distributed.Client | None = None
+
+    def __enter__(self) -> DaskBoosters:
+        try:
+            self._client = distributed.Client(self.scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise MLError(
+                f"cannot reach the Dask scheduler at {self.scheduler} ({type(error).__name__}: {error})"
+            ) from error
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @property
+    def workers(self) -> list[str]:
+        """The workers' addresses, sorted (the order the row blocks are given to them)."""
+        return sorted(self._connected().scheduler_info()["workers"])
+
+    def train(self, params: dict, features: np.ndarray, labels: np.ndarray, rounds: int) -> lightgbm.Booster:
+        """A booster of `rounds` rounds trained with `lightgbm.dask` on the rows given, one block per worker.
+
+        Parameters:
+            params: LightGBM parameters (objective, seed, learning rate...); the thread count and the network
+                settings are the Dask module's own and are left out.
+            features, labels: the training rows, in time order.
+            rounds: boosting rounds (LightGBM may end earlier when no split is left to make).
+
+        Returns:
+            A plain `lightgbm.Booster`, as the local engine's.
+        """
+        client = self._connected()
+        workers = self.workers
+        # A block needs rows; with fewer rows than workers, the first ones take them.
+        blocks = [block for block in np.array_split(np.arange(len(labels)), len(workers)) if len(block)]
+        x_parts, y_parts = [], []
+        for worker, block in zip(workers, blocks, strict=False):
+            x_future, y_future = client.scatter([features[block], labels[block]], workers=[worker], hash=False)
+            shape = (len(block), features.shape[1])
+            x_parts.append(dask_array.from_delayed(x_future, shape=shape, dtype=features.dtype))
+            y_parts.append(dask_array.from_delayed(y_future, shape=shape[:1], dtype=labels.dtype))
+        settings = {key: value for key, value in params.items() if key not in _SET_BY_LIGHTGBM_DASK}
+        model = DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
+        # lightgbm.dask waits on its parts through Dask's current client: this one, for this call only.
+        with client.as_current(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            # "Parameter n_jobs will be ignored" and "Finding random open ports for workers": the thread count
+            # and the ports are the Dask module's business, as intended.
+            warnings.filterwarnings("ignore", message="Parameter .* will be ignored", category=UserWarning)
+            try:
+                model.fit(dask_array.concatenate(x_parts), dask_array.concatenate(y_parts))
+            except (OSError, KilledWorker, FuturesCancelledError, lightgbm.basic.LightGBMError) as error:
+                raise MLError(
+                    f"training a booster on the Dask cluster at {self.scheduler} failed ({type(error).__name__}: "
+                    f"{error}); check that its workers are running and can reach each other"
+                ) from error
+        return model.booster_
+
+    def _connected(self) -> distributed.Client:
+        if self._client is None:
+            raise RuntimeError("DaskBoosters is used outside its `with` block")
+        return self._client
+
+
+def best_iteration(
+    booster: lightgbm.Booster, params: dict, features: np.ndarray, labels: np.ndarray, patience: int
+) -> int:
+    """The round LightGBM's early stopping would have kept, replayed on a booster trained for all its rounds.
+
+    The rule of `lightgbm.early_stopping(patience, first_metric_only=True)`: the first metric of `params`
+    ('binary_logloss' or 'auc') is computed on the stopping rows after every round; a round is the best when
+    its score is strictly better than every earlier one; training stops `patience` rounds after the best, or
+    at the last round. Returns the best round, counted from 1.
+
+    Raises:
+        InvalidInputError: the first metric is not one this replay computes.
+    """
+    metric = params.get("metric", "binary_logloss")
+    metric = (metric.split(",") if isinstance(metric, str) else list(metric))[0].strip()
+    if metric not in _METRICS:
+        raise InvalidInputError(
+            f"the Dask engine replays early stopping on {' or '.join(sorted(_METRICS))}; the first metric is "
+            f"{metric!r}: put one of them first in lgbm_params['metric']"
+        )
+    higher_is_better = _METRICS[metric]
+    best_round, best_score = 0, None
+    for round_index, raw in enumerate(_raw_scores_by_round(booster, features)):
+        score = _score(metric, labels, raw)
+        if best_score is None or (score > best_score if higher_is_better else score < best_score):
+            best_round, best_score = round_index, score
+        elif round_index - best_round >= patience:
+            break
+    return best_round + 1
+
+
+def _raw_scores_by_round(booster: lightgbm.Booster, features: np.ndarray) -> Iterator[np.ndarray]:
+    """The raw score of every row after each round, in order: each tree's leaf per row (`pred_leaf`, a few
+    rounds at a time to bound memory) and that leaf's output, summed. One prediction per round would cost
+    a pass over the rows per round (five times the time on 300,000 rows x 300 rounds)."""
+    rounds = booster.current_iteration()
+    leaves_per_tree = [tree["num_leaves"] for tree in booster.dump_model()["tree_info"]]
+    raw = np.zeros(len(features))
+    for start in range(0, rounds, _ROUNDS_PER_PASS):
+        count = min(_ROUNDS_PER_PASS, rounds - start)
+        leaves = booster.predict(features, start_iteration=start, num_iteration=count, pred_leaf=True)
+        leaves = np.asarray(leaves).reshape(len(features), count)
+        for offset in range(count):
+            tree = start + offset
+            outputs = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(leaves_per_tree[tree])])
+            raw = raw + outputs[leaves[:, offset]]
+            yield raw
+
+
+def _score(metric: str, labels: np.ndarray, raw: np.ndarray) -> float:
+    if _METRICS[metric]:
+        return float(roc_auc_score(labels, raw))
+    probability = np.clip(1.0 / (1.0 + np.exp(-raw)), _LOG_LOSS_EPSILON, 1.0 - _LOG_LOSS_EPSILON)
+    return float(-np.mean(np.where(labels > 0, np.log(probability), np.log(1.0 - probability))))
