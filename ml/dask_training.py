@@ -75,7 +75,7 @@ def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iter
             remaining cores as threads); ignored with `scheduler`.
 
     Raises:
-        MLError: the scheduler cannot be reached.
+        MLError: the scheduler cannot be reached, or has no workers.
     """
     if scheduler is not None:
         try:
