@@ -174,9 +174,12 @@ def test_without_a_scheduler_a_local_cluster_is_started_and_closed():
 
 
 def test_a_scheduler_without_workers_is_refused():
-    with distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty:
-        with pytest.raises(MLError, match="has no workers"), dask_training.cluster(empty.scheduler_address):
-            pass
+    with (
+        distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty,
+        pytest.raises(MLError, match="has no workers"),
+        dask_training.cluster(empty.scheduler_address),
+    ):
+        pass
 
 
 def test_an_unreachable_scheduler_or_a_scheduler_without_dask_is_one_line(synthetic_store, tmp_path):
