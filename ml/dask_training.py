@@ -95,7 +95,9 @@ def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iter
         n_workers=count,
         threads_per_worker=max(1, cores // count),
         processes=True,
-        dashboard_address=None,
+        # The scheduler serves HTTP (health checks) even without a dashboard, on port 8787 unless told
+        # otherwise, with a warning when that port is taken: any free port instead.
+        dashboard_address=":0",
         silence_logs=40,  # logging.ERROR: the workers' start-up chatter is not the user's business
     ) as local:
         with distributed.Client(local.scheduler_address, set_as_default=False) as client:

@@ -175,7 +175,7 @@ def test_without_a_scheduler_a_local_cluster_is_started_and_closed():
 
 def test_a_scheduler_without_workers_is_refused():
     with (
-        distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty,
+        distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty,
         pytest.raises(MLError, match="has no workers"),
         dask_training.cluster(empty.scheduler_address),
     ):
