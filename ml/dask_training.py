@@ -78,15 +78,13 @@ def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iter
         MLError: the scheduler cannot be reached, or has no workers.
     """
     if scheduler is not None:
-        try:
-            with distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False) as client:
-                if not client.scheduler_info()["workers"]:
-                    raise MLError(f"the Dask scheduler at {scheduler} has no workers: start some with `dask worker`")
-        except (OSError, TimeoutError, ValueError) as error:
-            raise MLError(
-                f"cannot reach the Dask scheduler at {scheduler} ({type(error).__name__}: {error}); start one with "
-                "`dask scheduler` and `dask worker ADDRESS`, or leave out --scheduler to train on a local cluster"
-            ) from error
+        hint = (
+            "start one with `dask scheduler` and `dask worker ADDRESS`, or leave out --scheduler to train on a "
+            "local cluster"
+        )
+        with _connect(scheduler, hint) as client:
+            if not client.scheduler_info()["workers"]:
+                raise MLError(f"the Dask scheduler at {scheduler} has no workers: start some with `dask worker`")
         yield scheduler
         return
     cores = os.cpu_count() or 1
@@ -103,6 +101,17 @@ def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iter
         with distributed.Client(local.scheduler_address, set_as_default=False) as client:
             client.run(_silence_native_output)
         yield local.scheduler_address
+
+
+def _connect(scheduler: str, hint: str = "") -> distributed.Client:
+    """A client of the scheduler at `scheduler` (not Dask's default one), or MLError (one line, with `hint`)."""
+    try:
+        return distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise MLError(
+            f"cannot reach the Dask scheduler at {scheduler} ({type(error).__name__}: {error})"
+            + (f"; {hint}" if hint else "")
+        ) from error
 
 
 def _silence_native_output() -> None:
@@ -125,12 +134,7 @@ class DaskBoosters:
         self._client: distributed.Client | None = None
 
     def __enter__(self) -> DaskBoosters:
-        try:
-            self._client = distributed.Client(self.scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise MLError(
-                f"cannot reach the Dask scheduler at {self.scheduler} ({type(error).__name__}: {error})"
-            ) from error
+        self._client = _connect(self.scheduler)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -23,6 +23,7 @@ from cli.arguments import add_database_argument, positive_int, seed
 from ml.data import DEFAULT_LABEL, LABELS
 from ml.errors import MLError
 from ml.formatting import number
+from ml.learner import DASK, ENGINES, LOCAL
 from ml.training import TrainSummary, train_model
 from store import connect, database_path
 
@@ -53,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--engine",
-        choices=("local", "dask"),
-        default="local",
+        choices=ENGINES,
+        default=LOCAL,
         help="where the boosters train (default local): dask trains them with lightgbm.dask on the Dask cluster "
         "of --scheduler, or on a local cluster started for the run; the other steps run here either way "
         "(docs/scale.md)",
@@ -120,7 +121,7 @@ def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
 
 def run(args: argparse.Namespace, terminal: Terminal) -> int:
     """Train on one read-write connection (the boosters here or on a Dask cluster) and print the summary."""
-    if args.scheduler is not None and args.engine != "dask":
+    if args.scheduler is not None and args.engine != DASK:
         raise UsageError("--scheduler names a Dask scheduler: use it with --engine dask")
     connection = connect(database_path(args.db), create=False)
     try:
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
 
 def _boosters_cluster(args: argparse.Namespace, terminal: Terminal) -> contextlib.AbstractContextManager:
     """None for the local engine; for Dask, the scheduler's address (a local cluster's, started here)."""
-    if args.engine != "dask":
+    if args.engine != DASK:
         return contextlib.nullcontext()
     from ml import dask_training  # the scale extra: imported only when asked for (a missing one is one line)
 

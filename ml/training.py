@@ -32,7 +32,7 @@ import pandas as pd
 from ml.calibration import ProbabilityCalibrator, expected_calibration_error
 from ml.data import DEFAULT_LABEL, FORWARD_RETURN, LABELS, REGIME, label_horizon, load_training_examples
 from ml.drift import DriftDetector
-from ml.learner import HierarchicalMetaLearner
+from ml.learner import LOCAL, HierarchicalMetaLearner
 from ml.metrics import evaluate
 from ml.registry import ModelRecord, StatusChange, save_model
 from ml.selection import FeatureSelector
@@ -78,7 +78,7 @@ class TrainSummary:
     calibration_selection: dict | None = None
     stacker: dict = field(default_factory=dict)
     label: str = LABELS[DEFAULT_LABEL].column
-    engine: str = "local"
+    engine: str = LOCAL
 
 
 def _library_versions() -> dict[str, str]:
@@ -102,7 +102,7 @@ def train_model(
     label: str = DEFAULT_LABEL,
     as_of: dt.date | None = None,
     status: StatusChange | None = None,
-    engine: str = "local",
+    engine: str = LOCAL,
     scheduler: str | None = None,
     report: Reporter = _quiet,
 ) -> TrainSummary:
