@@ -7,11 +7,14 @@ ADDRESS. Everything else (splits, selection, stacking, calibration, the registry
 as with the local engine. `cluster` gives the CLI that address: the scheduler the user named, or a
 `LocalCluster` started for the run and closed after it.
 
-How the data travels: for each booster, its training rows are cut into one contiguous block per worker,
-each block is sent to its worker (`Client.scatter`), and the blocks become the partitions of the Dask
-arrays LightGBM trains on. Each worker builds a LightGBM dataset from its own partition and the workers
-train one model together (LightGBM's data-parallel learner over its own sockets). The driver keeps the
-training window in memory, as it does for the local engine: the selection, stacking and calibration read it.
+How the data travels: once per fit of the learner (`DaskBoosters.load`), its training rows are dealt out
+to the workers (with K workers, worker k holds rows k, k + K, ...: every subset is split evenly and each
+share spans the whole period) and stay there for the fit. For each booster only its row positions travel;
+each worker takes its rows out of its share, and those become the partitions of the Dask arrays LightGBM
+trains on. Each worker builds a LightGBM dataset from its own partition (and, in LightGBM's data-parallel
+learner, the histogram bins of a share of the features from its rows) and the workers train one model
+together over LightGBM's own sockets. The driver keeps the training window in memory, as it does for the
+local engine: the selection, stacking and calibration read it.
 
 Early stopping: `lightgbm.dask` has none (LightGBM #3712, #4189), and its `evals_result_` holds the metric
 of one worker's share of an evaluation set only. So a booster that should stop early is trained for all
@@ -132,43 +135,61 @@ class DaskBoosters:
     def __init__(self, scheduler: str) -> None:
         self.scheduler = scheduler
         self._client: distributed.Client | None = None
+        # Set by `load`: each worker's share of the training rows (worker, features future, labels future).
+        self._shares: list[tuple[str, distributed.Future, distributed.Future]] = []
+        self._rows = 0
+        self._width = 0
+        self._dtypes: tuple[np.dtype, np.dtype] = (np.dtype("float64"), np.dtype("float64"))
 
     def __enter__(self) -> DaskBoosters:
         self._client = _connect(self.scheduler)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._shares = []  # releases the rows on the workers
         if self._client is not None:
             self._client.close()
             self._client = None
 
     @property
     def workers(self) -> list[str]:
-        """The workers' addresses, sorted (the order the row blocks are given to them)."""
+        """The workers' addresses, sorted (worker k holds the loaded rows k, k + K, k + 2K...)."""
         return sorted(self._connected().scheduler_info()["workers"])
 
-    def train(self, params: dict, features: np.ndarray, labels: np.ndarray, rounds: int) -> lightgbm.Booster:
-        """A booster of `rounds` rounds trained with `lightgbm.dask` on the rows given, one block per worker.
+    def load(self, features: np.ndarray, labels: np.ndarray) -> None:
+        """Send the fit's training rows to the workers, once: with K workers, worker k holds rows k, k + K,
+        k + 2K... (interleaved, so any subset of rows, a regime's or a fold's, is split evenly among them,
+        and each worker's share spans the whole period). `train` then sends row positions only.
+
+        Parameters:
+            features, labels: every training row of the fit, in time order.
+        """
+        client = self._connected()
+        workers = self.workers[: len(labels)]  # with fewer rows than workers, the first ones take them
+        self._shares = []
+        for index, worker in enumerate(workers):
+            rows = slice(index, None, len(workers))
+            x_future, y_future = client.scatter([features[rows], labels[rows]], workers=[worker], hash=False)
+            self._shares.append((worker, x_future, y_future))
+        self._rows = len(labels)
+        self._width = features.shape[1]
+        self._dtypes = (features.dtype, labels.dtype)
+
+    def train(self, params: dict, rows: np.ndarray | None, rounds: int) -> lightgbm.Booster:
+        """A booster of `rounds` rounds trained with `lightgbm.dask` on `rows` of the loaded training rows.
 
         Parameters:
             params: LightGBM parameters (objective, seed, learning rate...); the thread count and the network
                 settings are the Dask module's own and are left out.
-            features, labels: the training rows, in time order.
+            rows: positions in the rows given to `load`, increasing (None: all of them). Each worker takes
+                its own share of them, so only these positions travel.
             rounds: boosting rounds (LightGBM may end earlier when no split is left to make).
 
         Returns:
             A plain `lightgbm.Booster`, as the local engine's.
         """
         client = self._connected()
-        workers = self.workers
-        # A block needs rows; with fewer rows than workers, the first ones take them.
-        blocks = [block for block in np.array_split(np.arange(len(labels)), len(workers)) if len(block)]
-        x_parts, y_parts = [], []
-        for worker, block in zip(workers, blocks, strict=False):
-            x_future, y_future = client.scatter([features[block], labels[block]], workers=[worker], hash=False)
-            shape = (len(block), features.shape[1])
-            x_parts.append(dask_array.from_delayed(x_future, shape=shape, dtype=features.dtype))
-            y_parts.append(dask_array.from_delayed(y_future, shape=shape[:1], dtype=labels.dtype))
+        features, labels = self.partitions(rows)
         settings = {key: value for key, value in params.items() if key not in _SET_BY_LIGHTGBM_DASK}
         model = DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
         # lightgbm.dask waits on its parts through Dask's current client: this one, for this call only.
@@ -177,7 +198,7 @@ class DaskBoosters:
             # and the ports are the Dask module's business, as intended.
             warnings.filterwarnings("ignore", message="Parameter .* will be ignored", category=UserWarning)
             try:
-                model.fit(dask_array.concatenate(x_parts), dask_array.concatenate(y_parts))
+                model.fit(features, labels)
             except (OSError, KilledWorker, FuturesCancelledError, lightgbm.basic.LightGBMError) as error:
                 raise MLError(
                     f"training a booster on the Dask cluster at {self.scheduler} failed ({type(error).__name__}: "
@@ -185,10 +206,36 @@ class DaskBoosters:
                 ) from error
         return model.booster_
 
+    def partitions(self, rows: np.ndarray | None) -> tuple[dask_array.Array, dask_array.Array]:
+        """(features, labels) of `rows` of the loaded training rows (increasing positions; None: all) as Dask
+        arrays with one partition per worker that holds some of them, computed on that worker from its share."""
+        client = self._connected()
+        if not self._shares:
+            raise RuntimeError("DaskBoosters.load must come before train")
+        count = len(self._shares)
+        positions = np.arange(self._rows) if rows is None else np.asarray(rows, dtype=np.int64)
+        x_parts, y_parts = [], []
+        for index, (worker, x_share, y_share) in enumerate(self._shares):
+            # Worker `index` holds rows index, index + count, ...: its j-th row is row index + count * j.
+            local = (positions[positions % count == index] - index) // count
+            if len(local) == 0:
+                continue
+            local_future = client.scatter(local, workers=[worker], hash=False)
+            x_part = client.submit(_take, x_share, local_future, workers=[worker], pure=False)
+            y_part = client.submit(_take, y_share, local_future, workers=[worker], pure=False)
+            x_parts.append(dask_array.from_delayed(x_part, shape=(len(local), self._width), dtype=self._dtypes[0]))
+            y_parts.append(dask_array.from_delayed(y_part, shape=(len(local),), dtype=self._dtypes[1]))
+        return dask_array.concatenate(x_parts), dask_array.concatenate(y_parts)
+
     def _connected(self) -> distributed.Client:
         if self._client is None:
             raise RuntimeError("DaskBoosters is used outside its `with` block")
         return self._client
+
+
+def _take(share: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Run on a worker: the rows of its share at `positions`."""
+    return share[positions]
 
 
 def best_iteration(

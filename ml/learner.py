@@ -497,6 +497,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
 
         binned = self._binned(features, labels)
         with self._boosters() as cluster:
+            if cluster is not None:
+                cluster.load(binned.get_data(), binned.get_label())
             # Final models: on all training rows, with the number of rounds chosen by early stopping.
             global_validation = None if validation is None else (validation[0], validation[1])
             self.booster_, global_rounds = self._fit_final(binned, None, global_validation, cluster)
@@ -628,14 +630,14 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         cluster: Any = None,
     ) -> lightgbm.Booster:
         """One booster on `rows` of the binned training set (None: all of them); with `stop`, early stopping on
-        those rows (features and labels, at most `rounds` rounds). With `cluster` (a `DaskBoosters`), it trains
-        there: all `rounds` rounds, with the early-stopping round replayed into `best_iteration`."""
+        those rows (features and labels, at most `rounds` rounds). With `cluster` (a `DaskBoosters` holding this
+        fit's training rows), it trains there: all `rounds` rounds, with the early-stopping round replayed into
+        `best_iteration`."""
         params = self.lightgbm_params_
         if cluster is not None:
             from ml.dask_training import best_iteration
 
-            positions = slice(None) if rows is None else np.sort(rows)
-            booster = cluster.train(params, binned.get_data()[positions], binned.get_label()[positions], rounds)
+            booster = cluster.train(params, None if rows is None else np.sort(rows), rounds)
             if stop is not None:
                 booster.best_iteration = best_iteration(booster, params, stop[0], stop[1], self.early_stopping_rounds)
             return booster

@@ -88,6 +88,36 @@ def test_an_unknown_first_metric_is_refused():
         dask_training.best_iteration(booster, {"metric": "binary_error"}, np.zeros((4, 2)), np.array([0, 1, 0, 1]), 5)
 
 
+def test_the_rows_travel_once_and_each_booster_takes_its_own_from_the_workers(scheduler):
+    """`load` deals the rows out (worker k: rows k, k + 2, ...); `partitions` gives exactly the rows asked
+    for, worker k's partition from its own rows, split evenly for a block of rows (a fold, a run of days) and
+    for a scattered subset (a regime); a booster LightGBM refuses is one MLError."""
+    rows = 1_001
+    features = np.arange(rows * 3, dtype=np.float64).reshape(rows, 3)  # row i holds 3i, 3i + 1, 3i + 2
+    labels = (np.arange(rows) % 2).astype(np.float32)
+    block = np.arange(200, 700)
+    scattered = np.flatnonzero(np.random.default_rng(0).random(rows) < 0.3)
+    with dask_training.DaskBoosters(scheduler) as boosters:
+        workers, client = boosters.workers, boosters._connected()
+        boosters.load(features, labels)
+        for wanted in (None, block, scattered):
+            expected = np.arange(rows) if wanted is None else wanted
+            x_parts, y_parts = boosters.partitions(wanted)
+            sizes = x_parts.chunks[0]
+            assert len(sizes) == len(workers) and max(sizes) - min(sizes) <= max(1, len(expected) // 10)
+            x, y = client.compute([x_parts, y_parts], sync=True)
+            got = (x[:, 0] // 3).astype(np.int64)  # the row each comes from
+            assert got.tolist() == sorted(got[: sizes[0]].tolist()) + sorted(got[sizes[0] :].tolist())
+            assert sorted(got.tolist()) == expected.tolist()
+            assert np.array_equal(x, features[got]) and np.array_equal(y, labels[got])
+            assert set(got[: sizes[0]] % 2) == {0} and set(got[sizes[0] :] % 2) == {1}  # worker k: rows k + 2j
+        x_parts, _ = boosters.partitions(np.array([4]))
+        assert x_parts.chunks[0] == (1,)  # a worker with none of the rows gives no partition
+        assert client.compute(x_parts, sync=True)[0, 0] == 12
+        with pytest.raises(MLError, match="Dask cluster"):
+            boosters.train({"objective": "binary", "min_data_in_leaf": -1}, block, 5)
+
+
 def test_the_learner_on_dask_ranks_like_the_local_one_and_round_trips(scheduler):
     frame, labels = panel(24_000, seed=5)
     fit, test = slice(0, 18_000), slice(18_000, None)
