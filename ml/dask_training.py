@@ -135,9 +135,9 @@ class DaskBoosters:
     def __init__(self, scheduler: str) -> None:
         self.scheduler = scheduler
         self._client: distributed.Client | None = None
-        # Set by `load`: each worker's share of the training rows (worker, features future, labels future).
-        self._shares: list[tuple[str, distributed.Future, distributed.Future]] = []
-        self._rows = 0
+        # Set by `load`: each worker's share of the training rows (worker, its row count, features future,
+        # labels future), and the features' width and the two dtypes (the shapes of the Dask arrays).
+        self._shares: list[tuple[str, int, distributed.Future, distributed.Future]] = []
         self._width = 0
         self._dtypes: tuple[np.dtype, np.dtype] = (np.dtype("float64"), np.dtype("float64"))
 
@@ -170,8 +170,7 @@ class DaskBoosters:
         for index, worker in enumerate(workers):
             rows = slice(index, None, len(workers))
             x_future, y_future = client.scatter([features[rows], labels[rows]], workers=[worker], hash=False)
-            self._shares.append((worker, x_future, y_future))
-        self._rows = len(labels)
+            self._shares.append((worker, len(labels[rows]), x_future, y_future))
         self._width = features.shape[1]
         self._dtypes = (features.dtype, labels.dtype)
 
@@ -213,18 +212,23 @@ class DaskBoosters:
         if not self._shares:
             raise RuntimeError("DaskBoosters.load must come before train")
         count = len(self._shares)
-        positions = np.arange(self._rows) if rows is None else np.asarray(rows, dtype=np.int64)
+        positions = None if rows is None else np.asarray(rows, dtype=np.int64)
+        owners = None if positions is None else positions % count
         x_parts, y_parts = [], []
-        for index, (worker, x_share, y_share) in enumerate(self._shares):
-            # Worker `index` holds rows index, index + count, ...: its j-th row is row index + count * j.
-            local = (positions[positions % count == index] - index) // count
-            if len(local) == 0:
-                continue
-            local_future = client.scatter(local, workers=[worker], hash=False)
-            x_part = client.submit(_take, x_share, local_future, workers=[worker], pure=False)
-            y_part = client.submit(_take, y_share, local_future, workers=[worker], pure=False)
-            x_parts.append(dask_array.from_delayed(x_part, shape=(len(local), self._width), dtype=self._dtypes[0]))
-            y_parts.append(dask_array.from_delayed(y_part, shape=(len(local),), dtype=self._dtypes[1]))
+        for index, (worker, size, x_share, y_share) in enumerate(self._shares):
+            if positions is None:  # all rows: the shares themselves, nothing to take or send
+                x_part, y_part = x_share, y_share
+            else:
+                # Worker `index` holds rows index, index + count, ...: its j-th row is row index + count * j.
+                local = (positions[owners == index] - index) // count
+                size = len(local)
+                if size == 0:
+                    continue
+                local_future = client.scatter(local, workers=[worker], hash=False)
+                x_part = client.submit(_take, x_share, local_future, workers=[worker], pure=False)
+                y_part = client.submit(_take, y_share, local_future, workers=[worker], pure=False)
+            x_parts.append(dask_array.from_delayed(x_part, shape=(size, self._width), dtype=self._dtypes[0]))
+            y_parts.append(dask_array.from_delayed(y_part, shape=(size,), dtype=self._dtypes[1]))
         return dask_array.concatenate(x_parts), dask_array.concatenate(y_parts)
 
     def _connected(self) -> distributed.Client:
