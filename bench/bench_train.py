@@ -40,7 +40,8 @@ def main() -> int:
         scratch = Path(scratch_name)
         for index, (name, ingest, target) in enumerate(cases):
             db_path = scratch / f"case{index}.duckdb"
-            env = {"FEATURE_STORE_DB": str(db_path)}
+            # The Dask engine's Parquet export of the examples goes to the scratch folder too.
+            env = {"FEATURE_STORE_DB": str(db_path), "FEATURE_STORE_PARQUET": str(scratch / "parquet")}
             if not prepare_store(db_path, ingest, scratch):
                 return 1
             train = [sys.executable, "-m", "ml.train", "--device", options.device, "--engine", options.engine]

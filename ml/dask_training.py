@@ -7,14 +7,17 @@ ADDRESS. Everything else (splits, selection, stacking, calibration, the registry
 as with the local engine. `cluster` gives the CLI that address: the scheduler the user named, or a
 `LocalCluster` started for the run and closed after it.
 
-How the data travels: once per fit of the learner (`DaskBoosters.load`), its training rows are dealt out
-to the workers (with K workers, worker k holds rows k, k + K, ...: every subset is split evenly and each
-share spans the whole period) and stay there for the fit. For each booster only its row positions travel;
-each worker takes its rows out of its share, and those become the partitions of the Dask arrays LightGBM
-trains on. Each worker builds a LightGBM dataset from its own partition (and, in LightGBM's data-parallel
-learner, the histogram bins of a share of the features from its rows) and the workers train one model
-together over LightGBM's own sockets. The driver keeps the training window in memory, as it does for the
-local engine: the selection, stacking and calibration read it.
+How the data travels: once per fit of the learner, its training rows are dealt out to the workers (with K
+workers, worker k holds rows k, k + K, ...: every subset is split evenly and each share spans the whole
+period) and stay there for the fit. With `examples=` (the Parquet files `ml.data.export_training_examples`
+wrote), the driver sends each worker only its rows' positions and labels, and the worker reads the features
+from those files itself (`DaskBoosters.load_parquet`); without, the driver scatters each worker its share
+of the arrays (`DaskBoosters.load`). For each booster only its row positions travel; each worker takes its
+rows out of its share, and those become the partitions of the Dask arrays LightGBM trains on. Each worker
+builds a LightGBM dataset from its own partition (and, in LightGBM's data-parallel learner, the histogram
+bins of a share of the features from its rows) and the workers train one model together over LightGBM's
+own sockets. The driver keeps the training window in memory, as it does for the local engine: the
+selection, stacking and calibration read it.
 
 Early stopping: `lightgbm.dask` has none (LightGBM #3712, #4189), and its `evals_result_` holds the metric
 of one worker's share of an evaluation set only. So a booster that should stop early is trained for all
@@ -39,8 +42,12 @@ from collections.abc import Iterator
 
 import lightgbm
 import numpy as np
+import pyarrow
+import pyarrow.compute
+import pyarrow.dataset
 from sklearn.metrics import roc_auc_score
 
+from ml.data import ROW_POSITION
 from ml.errors import InvalidInputError, MLError
 
 try:
@@ -174,6 +181,56 @@ class DaskBoosters:
         self._width = features.shape[1]
         self._dtypes = (features.dtype, labels.dtype)
 
+    def load_parquet(
+        self,
+        dataset: str,
+        columns: list[str],
+        positions: np.ndarray,
+        labels: np.ndarray,
+        features: np.ndarray | None = None,
+    ) -> None:
+        """As `load`, but each worker reads its share of the features itself from the Parquet files of
+        `dataset` (written by `ml.data.export_training_examples`): the driver sends the workers only row
+        positions and labels, never the feature matrix.
+
+        Parameters:
+            dataset: the folder of the Parquet files, at a path every worker can read.
+            columns: the feature columns to read, in the order the boosters use them.
+            positions: the `row_position` of each training row of the fit in `dataset`, increasing.
+            labels: the label of each of those rows.
+            features: optionally, the driver's features of those rows: the first and last row each worker
+                read are compared with them (NaN equal to NaN), which catches files written for other data.
+
+        Raises:
+            MLError: a worker cannot read `dataset`, or it lacks some of the rows or columns, or holds other
+                values than `features` (it was written for other data: export it again).
+        """
+        client = self._connected()
+        positions = np.asarray(positions, dtype=np.int64)
+        workers = self.workers[: len(labels)]
+        reads = []
+        for index, worker in enumerate(workers):
+            rows = slice(index, None, len(workers))
+            share = client.scatter(positions[rows], workers=[worker], hash=False)
+            x_future = client.submit(_read_share, dataset, list(columns), share, workers=[worker], pure=False)
+            (y_future,) = client.scatter([labels[rows]], workers=[worker], hash=False)
+            reads.append((worker, len(labels[rows]), x_future, y_future))
+        # Wait for the reads here, so that a missing file or row is reported once, as the user's error.
+        ends = client.gather([client.submit(_ends, future, workers=[worker]) for worker, _, future, _ in reads])
+        if features is not None:
+            for index, (first, last) in enumerate(ends):
+                mine = np.arange(index, len(labels), len(workers))
+                for row, values in ((mine[0], first), (mine[-1], last)):
+                    if not np.array_equal(values, features[row], equal_nan=True):
+                        raise MLError(
+                            f"the training examples at {dataset} hold other values than the rows trained on "
+                            f"(row_position {positions[row]}): they were written for other data; train again to "
+                            "export them anew"
+                        )
+        self._shares = reads
+        self._width = len(columns)
+        self._dtypes = (np.dtype("float64"), np.asarray(labels).dtype)
+
     def train(self, params: dict, rows: np.ndarray | None, rounds: int) -> lightgbm.Booster:
         """A booster of `rounds` rounds trained with `lightgbm.dask` on `rows` of the loaded training rows.
 
@@ -235,6 +292,48 @@ class DaskBoosters:
         if self._client is None:
             raise RuntimeError("DaskBoosters is used outside its `with` block")
         return self._client
+
+
+def _read_share(dataset: str, columns: list[str], positions: np.ndarray) -> np.ndarray:
+    """Run on a worker: the rows of the Parquet files of `dataset` whose `row_position` is in `positions`
+    (increasing), their `columns` as a float64 matrix in that order (NULL as NaN). Only the files and row
+    groups whose positions overlap the range are read (the partitions are years, the positions increase
+    with the date)."""
+    try:
+        files = pyarrow.dataset.dataset(dataset, format="parquet", partitioning="hive")
+        wanted = pyarrow.compute.field(ROW_POSITION)
+        condition = (
+            (wanted >= int(positions[0]))
+            & (wanted <= int(positions[-1]))
+            & wanted.isin(pyarrow.array(positions, type=pyarrow.int64()))
+        )
+        table = files.to_table(columns=[*columns, ROW_POSITION], filter=condition).sort_by(ROW_POSITION)
+    except (OSError, pyarrow.ArrowInvalid) as error:
+        raise MLError(
+            f"a Dask worker cannot read the training examples at {dataset} ({type(error).__name__}: {error}); "
+            "they must be at a path every worker can read (python -m ml.train --examples DIR)"
+        ) from error
+    found = table[ROW_POSITION].to_numpy()
+    if len(found) != len(positions) or not np.array_equal(found, positions):
+        absent = np.setdiff1d(positions, found)
+        problem = (
+            f"lack rows asked for (row_position {absent[0]}, among {len(absent):,})" if len(absent) else "repeat rows"
+        )
+        raise MLError(
+            f"the training examples at {dataset} {problem}: they were written for other data; train again to "
+            "export them anew"
+        )
+    matrix = np.empty((len(positions), len(columns)), dtype=np.float64)
+    for index, name in enumerate(columns):
+        matrix[:, index] = table[name].to_numpy(zero_copy_only=False)
+    del table, found
+    pyarrow.default_memory_pool().release_unused()  # the Arrow buffers: only the matrix stays for the fit
+    return matrix
+
+
+def _ends(share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run on a worker: the first and last rows of its share (for the driver to compare with its own)."""
+    return share[0], share[-1]
 
 
 def _take(share: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ label column the training mart gains can never be fed to a model as a feature:
   the same for every ticker on a day. A model fed them learns to time the market and gives every stock of a
   day the same probability; they reach the model only through the market regime (`regime_id`, which
   `marts.fct_market_regimes` computes from SPY and VIX), the key of the meta-learner's regime models.
+`export_training_examples` writes the same rows as Parquet partitioned by year, with each row's position in
+the frame `load_training_examples` returns, for the Dask workers to read (ml.dask_training).
 `label_horizon` reads the label's horizon from `marts.dim_labels`, where dbt wrote the one dbt var
 (`label_horizon_days`) that defines it.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -30,6 +33,7 @@ import pandas as pd
 
 from ml.errors import MLError
 from store import MissingRelationError, database_file, relation_columns, release_memory, require_relation
+from store.parquet import PARTITION_COLUMN, export_query
 
 MART_RELATION = "marts.fct_training_examples"
 LABELS_RELATION = "marts.dim_labels"
@@ -39,6 +43,10 @@ RANKS_RELATION = "marts.fct_feature_ranks"
 RANK_SUFFIX = "_xs_rank"
 LABEL = "label_up_5d"
 FORWARD_RETURN = "fwd_ret_5d"
+#: The order of the training examples (a unique key: the same rows always come in the same order).
+EXAMPLE_ORDER = "trade_date, ticker"
+#: The column of `export_training_examples`' files holding each row's position in `load_training_examples`.
+ROW_POSITION = "row_position"
 
 
 @dataclass(frozen=True)
@@ -112,26 +120,11 @@ def load_training_examples(
     """
     spec = label_spec(label)
     require_relation(connection, MART_RELATION, BUILD_HINT)
-    columns = set(relation_columns(connection, MART_RELATION))
     stock, market = feature_columns(connection)
-    missing = sorted({spec.column, spec.known_date_column, *stock} - columns)
-    if missing:
-        raise MissingRelationError(
-            database_file(connection), f"the columns {', '.join(missing[:3])} in {MART_RELATION}", REBUILD_HINT
-        )
-    conditions, params = [f"{spec.column} is not null"], []
-    if start is not None:
-        conditions.append("trade_date >= ?")
-        params.append(start)
-    if end is not None:
-        conditions.append("trade_date <= ?")
-        params.append(end)
-    if known_before is not None:
-        conditions.append(f"{spec.known_date_column} < ?")
-        params.append(known_before)
+    where, params = _labelled_rows(connection, spec, stock, start, end, known_before)
     table = connection.sql(
         f"select * exclude (label_known_date), {spec.known_date_column} as label_known_date from {MART_RELATION} "
-        f"where {' and '.join(conditions)} order by trade_date, ticker",
+        f"where {where} order by {EXAMPLE_ORDER}",
         params=params,
     ).to_arrow_table()
     release_memory(connection)
@@ -146,6 +139,64 @@ def load_training_examples(
         frame[column] = pd.to_datetime(frame[column])
     frame[stock] = frame[stock].astype("float64")
     return TrainingData(frame=frame, feature_columns=stock, label=spec, market_columns=market)
+
+
+def export_training_examples(
+    connection: duckdb.DuckDBPyConnection,
+    destination: str | Path,
+    columns: list[str],
+    *,
+    label: str = DEFAULT_LABEL,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    known_before: dt.date | None = None,
+) -> int:
+    """Write the rows `load_training_examples` reads with the same arguments to `destination` as Parquet
+    partitioned by year (`year=2020/...`), with their `columns` (as float64), the label and `row_position`:
+    the row's position in the frame `load_training_examples` returns (0, 1, ... in date, ticker order), which
+    is how a Dask worker finds the rows it trains on (ml.dask_training). Returns the rows written; the previous
+    export stays until the new one is complete (`store.parquet.export_query`).
+    """
+    spec = label_spec(label)
+    where, params = _labelled_rows(connection, spec, columns, start, end, known_before)
+    values = ", ".join(f"cast({name} as double) as {name}" for name in columns)
+    query = (
+        f"select {values}, {spec.column}, row_number() over (order by {EXAMPLE_ORDER}) - 1 as {ROW_POSITION}, "
+        f"year(trade_date) as {PARTITION_COLUMN} from {MART_RELATION} where {where}"
+    )
+    written = export_query(connection, query, params, destination)
+    release_memory(connection)  # the sort and the window of the export: the command trains next
+    return written
+
+
+def _labelled_rows(
+    connection: duckdb.DuckDBPyConnection,
+    spec: LabelSpec,
+    columns: list[str],
+    start: dt.date | None,
+    end: dt.date | None,
+    known_before: dt.date | None,
+) -> tuple[str, list]:
+    """The where clause (and its parameters) of the examples whose label is known, within the dates asked for;
+    raises `store.MissingRelationError` when the mart or one of `columns` or the label's columns is missing."""
+    require_relation(connection, MART_RELATION, BUILD_HINT)
+    present = set(relation_columns(connection, MART_RELATION))
+    missing = sorted({spec.column, spec.known_date_column, *columns} - present)
+    if missing:
+        raise MissingRelationError(
+            database_file(connection), f"the columns {', '.join(missing[:3])} in {MART_RELATION}", REBUILD_HINT
+        )
+    conditions, params = [f"{spec.column} is not null"], []
+    if start is not None:
+        conditions.append("trade_date >= ?")
+        params.append(start)
+    if end is not None:
+        conditions.append("trade_date <= ?")
+        params.append(end)
+    if known_before is not None:
+        conditions.append(f"{spec.known_date_column} < ?")
+        params.append(known_before)
+    return " and ".join(conditions), params
 
 
 def label_spec(label: str) -> LabelSpec:

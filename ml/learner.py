@@ -43,7 +43,8 @@ slightly optimistic; the test split is the unbiased estimate.
 
 Every booster trains in this process (`engine='local'`) or on a Dask cluster (`engine='dask'`, with
 `lightgbm.dask`; `ml.dask_training`), which trains all the rounds and replays the early-stopping rule on the
-stopping rows; the rest of the learner is the same for both.
+stopping rows; the rest of the learner is the same for both. With `examples=` (a Parquet export of the
+training rows), the Dask workers read the features they train on from those files themselves.
 
 Persistence uses LightGBM's own model text and plain numbers for the stacker (`to_dict` / `from_dict`,
 `save` / `load` as a `.json` file); nothing is pickled.
@@ -215,6 +216,10 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             Only the training moves: prediction, stacking and persistence are the same.
         scheduler: the Dask scheduler's address (for example `tcp://10.0.0.5:8786`), required with
             engine='dask' (`ml.dask_training.cluster` starts a local one); None with engine='local'.
+        examples: with engine='dask', the folder of Parquet files the training rows were exported to
+            (`ml.data.export_training_examples`, at a path every worker can read): the workers then read the
+            features of each fit's rows from it themselves, and X's index must hold each row's
+            `row_position` there. None: the driver sends the rows of X to the workers.
 
     Fitted attributes:
         booster_: the global `lightgbm.Booster`, cut to its best iteration.
@@ -261,6 +266,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         min_boost_round: int = 1,
         engine: str = "local",
         scheduler: str | None = None,
+        examples: str | None = None,
     ) -> None:
         self.random_state = random_state
         self.device = device
@@ -275,6 +281,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self.min_boost_round = min_boost_round
         self.engine = engine
         self.scheduler = scheduler
+        self.examples = examples
 
     # ------------------------------------------------------------------ fitting
 
@@ -312,7 +319,8 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self._start_fit()
         features, labels, regimes = self._training_inputs(X, y, regime_ids)
         validation = self._validation_inputs(X_val, y_val, regime_val)
-        self.training_report_ = self._fit_arrays(features, labels, regimes, validation, _given(validation))
+        positions = self._example_positions(X)
+        self.training_report_ = self._fit_arrays(features, labels, regimes, validation, _given(validation), positions)
         return self
 
     def train_ensemble(
@@ -362,8 +370,9 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self._start_fit()
         features, labels, regimes = self._training_inputs(X, y, regime_ids)
         validation = self._validation_inputs(X_val, y_val, regime_val)
+        positions = self._example_positions(X)
         if validation is not None:
-            report = self._fit_arrays(features, labels, regimes, validation, _given(validation))
+            report = self._fit_arrays(features, labels, regimes, validation, _given(validation), positions)
         else:
             dates = _row_dates(X, trade_dates, len(features))
             train_end, held_start, source = _recent_holdout(
@@ -376,7 +385,14 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
                     "HierarchicalMetaLearner: the %d held-out rows hold a single class; val_auc is None.",
                     len(validation[1]),
                 )
-            report = self._fit_arrays(features[:train_end], labels[:train_end], regimes[:train_end], validation, source)
+            report = self._fit_arrays(
+                features[:train_end],
+                labels[:train_end],
+                regimes[:train_end],
+                validation,
+                source,
+                None if positions is None else positions[:train_end],
+            )
         self.training_report_ = report
         return report
 
@@ -458,6 +474,19 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             )
         return X, None
 
+    def _example_positions(self, X: pd.DataFrame) -> np.ndarray | None:
+        """With `examples`, each training row's `row_position` in those Parquet files: X's index (increasing
+        integers); otherwise None."""
+        if self.examples is None:
+            return None
+        index = X.index
+        if not pd.api.types.is_integer_dtype(index.dtype) or not index.is_monotonic_increasing or not index.is_unique:
+            raise InvalidInputError(
+                "HierarchicalMetaLearner: with examples=, X's index must hold each row's row_position in those "
+                "Parquet files: integers, increasing, none repeated"
+            )
+        return index.to_numpy(dtype=np.int64)
+
     def _regime_array(self, regime_ids: Any, rows: int, name: str) -> np.ndarray:
         if regime_ids is None:
             return np.full(rows, np.nan)
@@ -470,8 +499,10 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         regimes: np.ndarray,
         validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         validation_info: dict,
+        positions: np.ndarray | None = None,
     ) -> dict:
-        """Fit every model on the training arrays (rows in time order) and return the training report."""
+        """Fit every model on the training arrays (rows in time order) and return the training report.
+        `positions`: the rows' positions in the Parquet files of `examples` (the Dask workers read them)."""
         if len(np.unique(labels)) < 2:
             raise InvalidInputError(
                 "HierarchicalMetaLearner: y has a single class; the learner needs both 0 and 1 in the training window"
@@ -497,7 +528,10 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
 
         binned = self._binned(features, labels)
         with self._boosters() as cluster:
-            if cluster is not None:
+            if cluster is not None and positions is not None:
+                names = list(self.feature_names_in_)
+                cluster.load_parquet(self.examples, names, positions, binned.get_label(), binned.get_data())
+            elif cluster is not None:
                 cluster.load(binned.get_data(), binned.get_label())
             # Final models: on all training rows, with the number of rounds chosen by early stopping.
             global_validation = None if validation is None else (validation[0], validation[1])
@@ -575,6 +609,11 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
             raise InvalidInputError(
                 "HierarchicalMetaLearner: engine='dask' needs scheduler= (the Dask scheduler's address; "
                 "ml.dask_training.cluster() starts a local cluster and gives its address)"
+            )
+        if self.examples is not None and not (self.engine == DASK and isinstance(self.examples, str) and self.examples):
+            raise InvalidInputError(
+                "HierarchicalMetaLearner: examples= names the folder of Parquet files the Dask workers read "
+                f"(a path, with engine='dask'); got {self.examples!r} with engine={self.engine!r}"
             )
         if self.regime_column is not None and (not isinstance(self.regime_column, str) or not self.regime_column):
             raise InvalidInputError(
@@ -844,7 +883,7 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         'hierarchical_meta_learner/1', an unconstrained stacker) is rebuilt with scikit-learn's
         `LogisticRegression` holding its stored weights, `stacker_choice_` 'unconstrained' and empty
         `stacker_scores_`; states stored before the parameters `regime_column`, `validation_fraction`,
-        `label_horizon`, `engine` and `scheduler` existed get their defaults.
+        `label_horizon`, `engine`, `scheduler` and `examples` existed get their defaults.
 
         Raises:
             StateError: the dict is not a learner state of this format, or is incomplete.

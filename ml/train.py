@@ -4,7 +4,9 @@
     python -m ml.train --device cpu --seed 7 --n-features 20
     python -m ml.train --label up            # label_up_5d instead of the default label_beats_median_5d
     python -m ml.train --engine dask         # the boosters train with lightgbm.dask on a local Dask cluster
-    python -m ml.train --engine dask --scheduler tcp://10.0.0.5:8786   # ... on a running Dask cluster
+    python -m ml.train --engine dask --scheduler tcp://10.0.0.5:8786 --examples /shared/examples
+                                             # ... on a running Dask cluster, whose workers read the examples
+                                             # from a shared folder
 
 Prints progress for each step and ends with a short summary (AUC per split, ECE before/after
 calibration, top features, device, time). Follows the command-line convention of `cli` (exit 0 / 1 / 2 /
@@ -65,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="the Dask scheduler to train on with --engine dask, for example tcp://10.0.0.5:8786",
     )
+    parser.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="with --engine dask: the folder the training examples are written to as Parquet, which the workers "
+        "read (default $FEATURE_STORE_PARQUET/fct_training_examples, else warehouse/parquet/fct_training_examples); "
+        "on a cluster, a shared folder every worker reads at the same path",
+    )
     return parser
 
 
@@ -123,6 +132,8 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
     """Train on one read-write connection (the boosters here or on a Dask cluster) and print the summary."""
     if args.scheduler is not None and args.engine != DASK:
         raise UsageError("--scheduler names a Dask scheduler: use it with --engine dask")
+    if args.examples is not None and args.engine != DASK:
+        raise UsageError("--examples is the folder the Dask workers read: use it with --engine dask")
     connection = connect(database_path(args.db), create=False)
     try:
         with _boosters_cluster(args, terminal) as scheduler:
@@ -135,6 +146,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
                 label=args.label,
                 engine=args.engine,
                 scheduler=scheduler,
+                examples=args.examples,
                 report=terminal.say,
             )
     finally:

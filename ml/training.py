@@ -24,20 +24,31 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from ml.calibration import ProbabilityCalibrator, expected_calibration_error
-from ml.data import DEFAULT_LABEL, FORWARD_RETURN, LABELS, REGIME, label_horizon, load_training_examples
+from ml.data import (
+    DEFAULT_LABEL,
+    FORWARD_RETURN,
+    LABELS,
+    REGIME,
+    export_training_examples,
+    label_horizon,
+    load_training_examples,
+)
 from ml.drift import DriftDetector
-from ml.learner import LOCAL, HierarchicalMetaLearner
+from ml.errors import MLError
+from ml.learner import DASK, LOCAL, HierarchicalMetaLearner
 from ml.metrics import evaluate
 from ml.registry import ModelRecord, StatusChange, save_model
 from ml.selection import FeatureSelector
 from ml.splits import purged_splits
 from ml.tuning import candidate_name, choose_params
+from store.parquet import parquet_directory
 
 LIBRARIES = ("lightgbm", "scikit-learn", "scipy", "numpy", "pandas", "duckdb", "dbt-core")
 
@@ -51,6 +62,15 @@ MIN_BOOST_ROUND = 50
 STACKER_FOLDS = 3
 
 Reporter = Callable[[str], None]
+#: The folder, under the Parquet directory (`store.parquet.parquet_directory`), of the examples the Dask
+#: workers read.
+EXAMPLES_FOLDER = "fct_training_examples"
+
+
+def examples_directory() -> Path:
+    """Where the Dask engine writes the training examples by default: `$FEATURE_STORE_PARQUET` (else
+    warehouse/parquet) / fct_training_examples, beside the raw datasets `python -m ingest export` writes."""
+    return parquet_directory() / EXAMPLES_FOLDER
 
 
 def _quiet(_message: str) -> None:
@@ -104,6 +124,7 @@ def train_model(
     status: StatusChange | None = None,
     engine: str = LOCAL,
     scheduler: str | None = None,
+    examples: str | Path | None = None,
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
@@ -111,7 +132,9 @@ def train_model(
     whose label was known before it (a model that may score that day and later ones out of sample). `status`:
     the model's status in the registry (default: champion, trained with `python -m ml.train`). `engine`,
     `scheduler`: where the boosters train ('local', or 'dask' on the Dask scheduler at that address; see
-    `HierarchicalMetaLearner` and ml.dask_training); every other step runs here either way."""
+    `HierarchicalMetaLearner` and ml.dask_training); every other step runs here either way. With 'dask', the
+    selected features of the examples are first written as Parquet to `examples` (default
+    `examples_directory()`), and the workers read the rows they train on from there."""
     started = time.perf_counter()
     report("reading marts.fct_training_examples" + (f" (labels known before {as_of})" if as_of else ""))
     data = load_training_examples(connection, label=label, known_before=as_of)
@@ -134,6 +157,20 @@ def train_model(
     features = selector.get_selected_features()
 
     inputs, labels = frame[[*features, REGIME]], frame[target].to_numpy()
+    folder = None
+    if engine == DASK:
+        # The frame's index is each row's position in the export: the learner tells the workers which to read.
+        folder = Path(examples or examples_directory()).resolve()
+        report(f"writing the selected features of the examples as Parquet to {folder} (the Dask workers read them)")
+        try:
+            written = export_training_examples(connection, folder, features, label=label, known_before=as_of)
+        except (OSError, duckdb.IOException) as error:
+            raise MLError(
+                f"cannot write the training examples to {folder} ({error}); free some space or choose another "
+                "folder with --examples"
+            ) from error
+        if written != len(frame):
+            raise MLError(f"{written:,} examples were written to {folder}, {len(frame):,} read: train again")
 
     def part(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         """Features and the regime column (the learner's inputs), and the labels, of some rows."""
@@ -148,6 +185,7 @@ def train_model(
         n_folds=STACKER_FOLDS,
         engine=engine,
         scheduler=scheduler,
+        examples=None if folder is None else str(folder),
     )
     report("choosing LightGBM settings by walk-forward cross-validation of the learner on the training window")
     search = choose_params(

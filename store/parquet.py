@@ -8,7 +8,9 @@ partition column `year` is the folder's, and the staging models select their col
 no further.
 
 A dataset is written to a temporary folder next to its destination and then swapped in, so a crash or
-Ctrl-C leaves the previous export in place, and rows on disk always come from one export.
+Ctrl-C leaves the previous export in place, and rows on disk always come from one export. `export_query`
+does the same for any query with a `year` column (ml.data writes the training examples the Dask workers
+read with it).
 """
 
 from __future__ import annotations
@@ -78,23 +80,36 @@ def export_raw(
 
 def _export_dataset(connection: duckdb.DuckDBPyConnection, name: str, directory: Path) -> ExportedDataset:
     destination = directory / name
-    staging = directory / f".{name}.partial-{uuid.uuid4().hex[:8]}"
+    query = f"select *, year({date_column(name)}) as {PARTITION_COLUMN} from raw.{name}"
+    rows = export_query(connection, f"{query} order by {', '.join(RAW_DATASETS[name].key)}", [], destination)
+    files = sum(1 for _ in destination.rglob("*.parquet"))
+    return ExportedDataset(name=name, folder=destination, rows=rows, files=files)
+
+
+def export_query(connection: duckdb.DuckDBPyConnection, query: str, params: list, destination: str | Path) -> int:
+    """Write the rows of `query` (with `params`; it must have a `year` column) to `destination` as Parquet
+    partitioned by that column, replacing what was there only once every file is written (a crash or
+    Ctrl-C leaves the previous export); return the rows written. No rows: one empty file holding the columns.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
-        rows = connection.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
-        query = f"select *, year({date_column(name)}) as {PARTITION_COLUMN} from raw.{name}"
-        if rows:
-            connection.execute(
-                f"copy ({query} order by {', '.join(RAW_DATASETS[name].key)}) to '{_sql_path(staging)}' "
-                f"(format parquet, partition_by ({PARTITION_COLUMN}))"
-            )
-        else:
+        written = connection.execute(
+            f"copy ({query}) to '{_sql_path(staging)}' (format parquet, partition_by ({PARTITION_COLUMN}))", params
+        )
+        rows = written.fetchall()[0][0]
+        if not rows:
+            shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
-            connection.execute(f"copy ({query} limit 0) to '{_sql_path(staging / 'empty.parquet')}' (format parquet)")
+            connection.execute(
+                f"copy (select * from ({query}) limit 0) to '{_sql_path(staging / 'empty.parquet')}' (format parquet)",
+                params,
+            )
         _swap(staging, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    files = sum(1 for _ in destination.rglob("*.parquet"))
-    return ExportedDataset(name=name, folder=destination, rows=rows, files=files)
+    return rows
 
 
 def _swap(staging: Path, destination: Path) -> None:

@@ -28,6 +28,7 @@ from ml.errors import InvalidInputError, MLError
 from ml.learner import DEFAULT_LGBM_PARAMS, HierarchicalMetaLearner
 from ml.registry import load_trained_model
 from ml.splits import purged_splits
+from store.parquet import export_query
 
 if importlib.util.find_spec("distributed") is None:
     pytest.skip("the scale extra is not installed (dask): pip install -e '.[scale]'", allow_module_level=True)
@@ -118,6 +119,43 @@ def test_the_rows_travel_once_and_each_booster_takes_its_own_from_the_workers(sc
             boosters.train({"objective": "binary", "min_data_in_leaf": -1}, block, 5)
 
 
+def test_the_workers_read_their_rows_from_the_parquet_export(scheduler, tmp_path):
+    """`load_parquet`: each worker reads its interleaved share of the positions asked for from the Parquet
+    files itself (the columns asked for, in that order; NULL as NaN); files holding other values than the
+    driver's rows, positions the files lack, or a folder a worker cannot read, are one MLError."""
+    rows = 1_001
+    values = np.arange(rows * 3, dtype=np.float64).reshape(rows, 3)  # row i holds 3i, 3i + 1, 3i + 2
+    values[5, 1] = np.nan
+    frame = pd.DataFrame(values, columns=["a", "b", "c"])
+    frame["row_position"] = np.arange(rows)
+    frame["year"] = 2000 + frame["row_position"] // 300  # four partitions
+    folder = tmp_path / "examples"
+    with duckdb.connect() as connection:
+        connection.register("examples", frame)
+        assert export_query(connection, "select * from examples", [], folder) == rows
+    assert len(list(folder.glob("year=*"))) == 4
+    labels = (np.arange(rows) % 2).astype(np.float32)
+    positions = np.concatenate([np.arange(3, 40), np.flatnonzero(np.random.default_rng(1).random(rows) < 0.3) + 40])
+    positions = positions[positions < rows]
+    with dask_training.DaskBoosters(scheduler) as boosters:
+        client = boosters._connected()
+        boosters.load_parquet(str(folder), ["c", "b"], positions, labels[positions], values[positions][:, [2, 1]])
+        x_parts, y_parts = boosters.partitions(None)
+        sizes = x_parts.chunks[0]
+        x, y = client.compute([x_parts, y_parts], sync=True)
+        got = ((x[:, 0] - 2) // 3).astype(np.int64)  # the row each comes from (column c holds 3i + 2)
+        assert got.tolist() == positions[0::2].tolist() + positions[1::2].tolist()  # worker k: every 2nd from k
+        assert sizes == (len(positions[0::2]), len(positions[1::2]))
+        assert np.array_equal(x, values[got][:, [2, 1]], equal_nan=True) and np.isnan(x[got == 5, 1]).all()
+        assert np.array_equal(y, labels[got])
+        with pytest.raises(MLError, match="hold other values than the rows trained on"):
+            boosters.load_parquet(str(folder), ["a", "b"], positions, labels[positions], values[positions][:, [1, 0]])
+        with pytest.raises(MLError, match="lack rows asked for"):
+            boosters.load_parquet(str(folder), ["a"], np.array([7, rows, rows + 1]), np.zeros(3))
+        with pytest.raises(MLError, match="cannot read the training examples"):
+            boosters.load_parquet(str(tmp_path / "missing"), ["a"], np.array([1, 2]), np.zeros(2))
+
+
 def test_the_learner_on_dask_ranks_like_the_local_one_and_round_trips(scheduler):
     frame, labels = panel(24_000, seed=5)
     fit, test = slice(0, 18_000), slice(18_000, None)
@@ -147,6 +185,12 @@ def test_the_dask_engine_needs_a_scheduler_and_the_cpu():
         HierarchicalMetaLearner(engine="spark").fit(frame, labels)
     with pytest.raises(InvalidInputError, match="workers' CPUs"):
         HierarchicalMetaLearner(engine="dask", scheduler="tcp://127.0.0.1:1", device="gpu").fit(frame, labels)
+    with pytest.raises(InvalidInputError, match="with engine='dask'"):
+        HierarchicalMetaLearner(examples="/tmp/examples").fit(frame, labels)
+    with pytest.raises(InvalidInputError, match="integers, increasing, none repeated"):
+        HierarchicalMetaLearner(engine="dask", scheduler="tcp://127.0.0.1:1", examples="/tmp/examples").fit(
+            frame.iloc[::-1], labels[::-1]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -165,16 +209,24 @@ def test_ml_train_on_dask_stores_a_model_that_reloads_and_matches_the_local_auc(
     """The command on a running cluster (--scheduler), against the local engine on a copy of the same store:
     the stored Dask model reloads, reproduces its stored test AUC, and that AUC is within 0.01."""
     runs = {}
+    parquet = tmp_path / "parquet"
     for engine, extra in (("local", ()), ("dask", ("--scheduler", scheduler))):
         db_path = tmp_path / f"{engine}.duckdb"
         shutil.copy(signal_store, db_path)
         arguments = ("--db", str(db_path), "--seed", "7", "--n-features", "10", "--engine", engine, *extra)
-        result = run_module("ml.train", *arguments, timeout=900)
+        result = run_module("ml.train", *arguments, timeout=900, env={"FEATURE_STORE_PARQUET": str(parquet)})
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Traceback" not in result.stderr
         assert f"engine {engine}" in result.stdout
         runs[engine] = db_path
     assert f"the Dask scheduler at {scheduler}" in result.stderr
+    # The workers read the examples from the Parquet export: the selected features, by year, every labelled row.
+    examples = parquet / "fct_training_examples"
+    assert f"as Parquet to {examples}" in result.stderr
+    exported = pd.read_parquet(examples)
+    assert len(list(examples.glob("year=*"))) == 3
+    assert sorted(exported["row_position"]) == list(range(len(read_job(load_training_examples, runs["dask"]).frame)))
+    assert len(exported.columns) == 10 + 3  # the 10 selected features, the label, row_position, year
     aucs = {}
     for engine, db_path in runs.items():
         with duckdb.connect(str(db_path), read_only=True) as connection:
@@ -222,6 +274,24 @@ def test_an_unreachable_scheduler_or_a_scheduler_without_dask_is_one_line(synthe
     assert "Traceback" not in result.stderr
     usage = run_module("ml.train", "--db", str(db_path), "--scheduler", "tcp://127.0.0.1:9")
     assert usage.returncode == 2 and "--engine dask" in usage.stderr
+    usage = run_module("ml.train", "--db", str(db_path), "--examples", str(tmp_path / "examples"))
+    assert usage.returncode == 2 and "use it with --engine dask" in usage.stderr
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        tables = {row[0] for row in connection.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "models" not in tables
+
+
+def test_a_folder_the_examples_cannot_be_written_to_is_one_line(scheduler, synthetic_store, tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copy(synthetic_store, db_path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    arguments = ("--db", str(db_path), "--engine", "dask", "--scheduler", scheduler, "--examples", str(blocker / "x"))
+    result = run_module("ml.train", *arguments, timeout=600)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and f"cannot write the training examples to {blocker / 'x'}" in last
+    assert "Traceback" not in result.stderr
     with duckdb.connect(str(db_path), read_only=True) as connection:
         tables = {row[0] for row in connection.execute("select table_name from duckdb_tables()").fetchall()}
     assert "models" not in tables
