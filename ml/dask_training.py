@@ -20,10 +20,14 @@ own sockets. The driver keeps the training window in memory, as it does for the 
 selection, stacking and calibration read it.
 
 Early stopping: `lightgbm.dask` has none (LightGBM #3712, #4189), and its `evals_result_` holds the metric
-of one worker's share of an evaluation set only. So a booster that should stop early is trained for all
-its rounds, and `best_iteration` replays LightGBM's own rule (`lightgbm.early_stopping` with
-`first_metric_only`: the first metric, stop after `patience` rounds without a strict improvement) on the
-whole stopping set in the driver; the learner then keeps that many trees, as the local engine does.
+of one worker's share of an evaluation set only. So `DaskBoosters.train_early_stopping` trains a booster
+that should stop early in two steps: first `FIRST_ROUNDS` rounds, after which `best_iteration` replays
+LightGBM's own rule (`lightgbm.early_stopping` with `first_metric_only`: the first metric, stop after
+`patience` rounds without a strict improvement) on the whole stopping set in the driver; only when the rule
+has not stopped yet are the remaining rounds trained, continuing that booster (`init_model`), and the rule
+replayed on all of them. The learner then keeps the best round's trees, as the local engine does. Each
+`lightgbm.dask` fit has a fixed cost (the workers' datasets, LightGBM's network), so two steps rather than
+one per round: most boosters on weak signals stop within the first step.
 
 Reproducibility: two runs on the same cluster give the same model only when `lightgbm.dask` ranks the
 workers in the same order. It orders them through a Python set of Dask keys, whose order changes from one
@@ -67,6 +71,8 @@ CONNECT_TIMEOUT_S = 20
 _SET_BY_LIGHTGBM_DASK = ("num_threads", "n_jobs", "machines", "local_listen_port", "num_machines")
 # The early-stopping metrics the replay computes, with whether a larger value is better.
 _METRICS = {"binary_logloss": False, "binary": False, "auc": True}
+#: Rounds of the first step of a booster that stops early (`DaskBoosters.train_early_stopping`).
+FIRST_ROUNDS = 100
 # Rounds whose leaves are predicted in one pass over the stopping rows (memory: rows x this many int32).
 _ROUNDS_PER_PASS = 50
 # LightGBM clips probabilities to this distance from 0 and 1 in its binary log loss.
@@ -231,7 +237,9 @@ class DaskBoosters:
         self._width = len(columns)
         self._dtypes = (np.dtype("float64"), np.asarray(labels).dtype)
 
-    def train(self, params: dict, rows: np.ndarray | None, rounds: int) -> lightgbm.Booster:
+    def train(
+        self, params: dict, rows: np.ndarray | None, rounds: int, init_model: lightgbm.Booster | None = None
+    ) -> lightgbm.Booster:
         """A booster of `rounds` rounds trained with `lightgbm.dask` on `rows` of the loaded training rows.
 
         Parameters:
@@ -240,6 +248,9 @@ class DaskBoosters:
             rows: positions in the rows given to `load`, increasing (None: all of them). Each worker takes
                 its own share of them, so only these positions travel.
             rounds: boosting rounds (LightGBM may end earlier when no split is left to make).
+            init_model: a booster trained on the same rows with the same parameters, to continue: the result
+                holds its trees followed by `rounds` new ones. The seed is moved on by its rounds, so that
+                the new rounds draw other bagging and feature samples than its first ones did.
 
         Returns:
             A plain `lightgbm.Booster`, as the local engine's.
@@ -247,6 +258,11 @@ class DaskBoosters:
         client = self._connected()
         features, labels = self.partitions(rows)
         settings = {key: value for key, value in params.items() if key not in _SET_BY_LIGHTGBM_DASK}
+        extra = {}
+        if init_model is not None:
+            extra["init_model"] = init_model
+            if "seed" in settings:
+                settings["seed"] = int(settings["seed"]) + init_model.current_iteration()
         model = DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
         # lightgbm.dask waits on its parts through Dask's current client: this one, for this call only.
         with client.as_current(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -254,13 +270,44 @@ class DaskBoosters:
             # and the ports are the Dask module's business, as intended.
             warnings.filterwarnings("ignore", message="Parameter .* will be ignored", category=UserWarning)
             try:
-                model.fit(features, labels)
+                model.fit(features, labels, **extra)
             except (OSError, KilledWorker, FuturesCancelledError, lightgbm.basic.LightGBMError) as error:
                 raise MLError(
                     f"training a booster on the Dask cluster at {self.scheduler} failed ({type(error).__name__}: "
                     f"{error}); check that its workers are running and can reach each other"
                 ) from error
         return model.booster_
+
+    def train_early_stopping(
+        self,
+        params: dict,
+        rows: np.ndarray | None,
+        rounds: int,
+        stop: tuple[np.ndarray, np.ndarray],
+        patience: int,
+    ) -> lightgbm.Booster:
+        """A booster trained as LightGBM's early stopping would train it: at most `rounds` rounds, its
+        `best_iteration` the round `lightgbm.early_stopping(patience, first_metric_only=True)` keeps on `stop`.
+
+        First `FIRST_ROUNDS` rounds (at most `rounds`) are trained and the rule replayed on them
+        (`best_iteration`); when it has not stopped there, the remaining rounds are trained continuing that
+        booster and the rule is replayed on all of them. The booster may hold rounds past the best one (up
+        to `patience` of them, or to the end of a step); `best_iteration` says how many to keep.
+
+        Parameters:
+            params, rows, rounds: as for `train`.
+            stop: features and labels of the stopping rows (in the driver).
+            patience: rounds without a strict improvement of the first metric before stopping.
+        """
+        booster = self.train(params, rows, min(rounds, FIRST_ROUNDS))
+        best = best_iteration(booster, params, stop[0], stop[1], patience)
+        trained = booster.current_iteration()
+        # Not stopped: fewer than `patience` rounds since the best, and LightGBM had splits left to make.
+        if trained < rounds and trained - best < patience and trained == min(rounds, FIRST_ROUNDS):
+            booster = self.train(params, rows, rounds - trained, init_model=booster)
+            best = best_iteration(booster, params, stop[0], stop[1], patience)
+        booster.best_iteration = best
+        return booster
 
     def partitions(self, rows: np.ndarray | None) -> tuple[dask_array.Array, dask_array.Array]:
         """(features, labels) of `rows` of the loaded training rows (increasing positions; None: all) as Dask

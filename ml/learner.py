@@ -42,9 +42,10 @@ of the final models. Because the validation rows chose the stopping round, the r
 slightly optimistic; the test split is the unbiased estimate.
 
 Every booster trains in this process (`engine='local'`) or on a Dask cluster (`engine='dask'`, with
-`lightgbm.dask`; `ml.dask_training`), which trains all the rounds and replays the early-stopping rule on the
-stopping rows; the rest of the learner is the same for both. With `examples=` (a Parquet export of the
-training rows), the Dask workers read the features they train on from those files themselves.
+`lightgbm.dask`; `ml.dask_training`), which replays the early-stopping rule on the stopping rows after a
+first step of rounds and trains the rest only when the rule has not stopped; the rest of the learner is the
+same for both. With `examples=` (a Parquet export of the training rows), the Dask workers read the features
+they train on from those files themselves.
 
 Persistence uses LightGBM's own model text and plain numbers for the stacker (`to_dict` / `from_dict`,
 `save` / `load` as a `.json` file); nothing is pickled.
@@ -670,16 +671,14 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     ) -> lightgbm.Booster:
         """One booster on `rows` of the binned training set (None: all of them); with `stop`, early stopping on
         those rows (features and labels, at most `rounds` rounds). With `cluster` (a `DaskBoosters` holding this
-        fit's training rows), it trains there: all `rounds` rounds, with the early-stopping round replayed into
-        `best_iteration`."""
+        fit's training rows), it trains there, with the early-stopping round replayed into `best_iteration`
+        (`DaskBoosters.train_early_stopping`)."""
         params = self.lightgbm_params_
         if cluster is not None:
-            from ml.dask_training import best_iteration
-
-            booster = cluster.train(params, None if rows is None else np.sort(rows), rounds)
-            if stop is not None:
-                booster.best_iteration = best_iteration(booster, params, stop[0], stop[1], self.early_stopping_rounds)
-            return booster
+            ordered = None if rows is None else np.sort(rows)
+            if stop is None:
+                return cluster.train(params, ordered, rounds)
+            return cluster.train_early_stopping(params, ordered, rounds, stop, self.early_stopping_rounds)
         train_set = binned if rows is None else binned.subset(np.sort(rows), params=params)
         if stop is None:
             return lightgbm.train(params, train_set, num_boost_round=rounds)

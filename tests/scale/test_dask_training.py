@@ -89,6 +89,42 @@ def test_an_unknown_first_metric_is_refused():
         dask_training.best_iteration(booster, {"metric": "binary_error"}, np.zeros((4, 2)), np.array([0, 1, 0, 1]), 5)
 
 
+def test_early_stopping_on_dask_trains_the_rest_only_when_the_rule_has_not_stopped(scheduler):
+    """`train_early_stopping`: a booster whose rule stops within the first step keeps that step's rounds
+    only; one whose rule has not stopped there continues it (its first trees are the first step's) up to
+    `rounds`; either way `best_iteration` is the rule's round on all the trees trained."""
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(4000, 4))
+    signal = (features[:, 0] + 0.5 * rng.normal(size=4000) > 0).astype(np.float32)
+    noise = (rng.random(4000) > 0.5).astype(np.float32)
+    fit, stop = np.arange(3000), slice(3000, None)
+    first = dask_training.FIRST_ROUNDS
+    params = {**DEFAULT_LGBM_PARAMS, "metric": "binary_logloss", "seed": 1}
+    with dask_training.DaskBoosters(scheduler) as boosters:
+        boosters.load(features, noise)
+        stopped = boosters.train_early_stopping(
+            {**params, "learning_rate": 0.1}, fit, first + 50, (features[stop], noise[stop]), 10
+        )
+        print(f"noise: {stopped.current_iteration()} rounds trained, best {stopped.best_iteration}")
+        assert stopped.current_iteration() == first  # the rule stopped in the first step: no second one
+        assert stopped.best_iteration <= first - 10
+
+        boosters.load(features, signal)
+        slow = {**params, "learning_rate": 0.01}
+        grown = boosters.train_early_stopping(slow, fit, first + 50, (features[stop], signal[stop]), 10)
+        print(f"signal: {grown.current_iteration()} rounds trained, best {grown.best_iteration}")
+        assert grown.current_iteration() == first + 50  # continued to `rounds`
+        assert grown.best_iteration > first - 10  # the rule had not stopped within the first step
+        assert grown.best_iteration == dask_training.best_iteration(grown, slow, features[stop], signal[stop], 10)
+
+        # A continued booster holds its init model's trees first, then the new ones.
+        head = boosters.train(slow, fit, 20)
+        continued = boosters.train(slow, fit, 15, init_model=head)
+        assert continued.current_iteration() == 35
+        np.testing.assert_allclose(continued.predict(features, num_iteration=20), head.predict(features), rtol=1e-12)
+        assert not np.allclose(continued.predict(features), head.predict(features))
+
+
 def test_the_rows_travel_once_and_each_booster_takes_its_own_from_the_workers(scheduler):
     """`load` deals the rows out (worker k: rows k, k + 2, ...); `partitions` gives exactly the rows asked
     for, worker k's partition from its own rows, split evenly for a block of rows (a fold, a run of days) and
