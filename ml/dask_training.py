@@ -258,11 +258,8 @@ class DaskBoosters:
         client = self._connected()
         features, labels = self.partitions(rows)
         settings = {key: value for key, value in params.items() if key not in _SET_BY_LIGHTGBM_DASK}
-        extra = {}
-        if init_model is not None:
-            extra["init_model"] = init_model
-            if "seed" in settings:
-                settings["seed"] = int(settings["seed"]) + init_model.current_iteration()
+        if init_model is not None and "seed" in settings:
+            settings["seed"] = int(settings["seed"]) + init_model.current_iteration()
         model = DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
         # lightgbm.dask waits on its parts through Dask's current client: this one, for this call only.
         with client.as_current(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -270,7 +267,7 @@ class DaskBoosters:
             # and the ports are the Dask module's business, as intended.
             warnings.filterwarnings("ignore", message="Parameter .* will be ignored", category=UserWarning)
             try:
-                model.fit(features, labels, **extra)
+                model.fit(features, labels, init_model=init_model)
             except (OSError, KilledWorker, FuturesCancelledError, lightgbm.basic.LightGBMError) as error:
                 raise MLError(
                     f"training a booster on the Dask cluster at {self.scheduler} failed ({type(error).__name__}: "
@@ -299,12 +296,12 @@ class DaskBoosters:
             stop: features and labels of the stopping rows (in the driver).
             patience: rounds without a strict improvement of the first metric before stopping.
         """
-        booster = self.train(params, rows, min(rounds, FIRST_ROUNDS))
+        first = min(rounds, FIRST_ROUNDS)
+        booster = self.train(params, rows, first)
         best = best_iteration(booster, params, stop[0], stop[1], patience)
-        trained = booster.current_iteration()
-        # Not stopped: fewer than `patience` rounds since the best, and LightGBM had splits left to make.
-        if trained < rounds and trained - best < patience and trained == min(rounds, FIRST_ROUNDS):
-            booster = self.train(params, rows, rounds - trained, init_model=booster)
+        # Not stopped: rounds are left, LightGBM had splits left to make, fewer than `patience` since the best.
+        if first < rounds and booster.current_iteration() == first and first - best < patience:
+            booster = self.train(params, rows, rounds - first, init_model=booster)
             best = best_iteration(booster, params, stop[0], stop[1], patience)
         booster.best_iteration = best
         return booster

@@ -674,12 +674,12 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         fit's training rows), it trains there, with the early-stopping round replayed into `best_iteration`
         (`DaskBoosters.train_early_stopping`)."""
         params = self.lightgbm_params_
+        ordered = None if rows is None else np.sort(rows)
         if cluster is not None:
-            ordered = None if rows is None else np.sort(rows)
             if stop is None:
                 return cluster.train(params, ordered, rounds)
             return cluster.train_early_stopping(params, ordered, rounds, stop, self.early_stopping_rounds)
-        train_set = binned if rows is None else binned.subset(np.sort(rows), params=params)
+        train_set = binned if ordered is None else binned.subset(ordered, params=params)
         if stop is None:
             return lightgbm.train(params, train_set, num_boost_round=rounds)
         stop_set = lightgbm.Dataset(stop[0], label=stop[1], reference=binned)
