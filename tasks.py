@@ -98,8 +98,18 @@ def daily(extra: list[str]) -> int:
     return 0
 
 
+#: pytest's options for `test`: one worker per core (pytest-xdist), each taking whole modules so that a module's
+#: fixtures are built once, the longest modules first (tests/conftest.py orders them).
+PARALLEL = ["--numprocesses", "auto", "--dist", "loadfile", "--no-loadscope-reorder"]
+#: `test --quick`: every test but those marked slow (dbt builds, trained models, Spark, Dask).
+QUICK = ["-m", "not slow"]
+
+
 def test(extra: list[str]) -> int:
-    """Lint Python (ruff) and SQL (sqlfluff), then run pytest; 'no tests collected' is not a failure."""
+    """Lint Python (ruff) and SQL (sqlfluff), then run pytest on every core; 'no tests collected' is not a failure.
+    `--quick` runs only the tests not marked slow (the inner loop); the CI and the README's command run them all."""
+    quick = "--quick" in extra
+    extra = [argument for argument in extra if argument != "--quick"]
     ensure_venv()
     _say("ruff")
     _run(BIN / "ruff", "check", ".")
@@ -109,7 +119,7 @@ def test(extra: list[str]) -> int:
     scratch.mkdir(exist_ok=True)
     _run(BIN / "sqlfluff", "lint", "models", "data_tests", env={"FEATURE_STORE_DB": str(scratch / "sqlfluff.duckdb")})
     _say("pytest")
-    code = _run(PYTHON, "-m", "pytest", *extra, check=False)
+    code = _run(PYTHON, "-m", "pytest", *PARALLEL, *(QUICK if quick else []), *extra, check=False)
     if code == 5:  # pytest: no tests were collected
         print("pytest collected no tests")
         return 0

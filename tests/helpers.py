@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
@@ -83,25 +87,110 @@ def one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
     return lines[-1]
 
 
+def shared_folder(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `name`, filled by `build(folder)` once per test run and shared by every pytest-xdist worker.
+
+    The first worker that asks builds it while the others wait for it; a build that fails leaves nothing, so the
+    next worker to ask tries again (and fails the same way). Tests only read what is in it: one that writes copies
+    the file first (a DuckDB file copies in milliseconds, a dbt build takes seconds)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # each worker's base folder is inside the run's
+    folder = root / "shared" / name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        done = folder / ".built"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
+#: What dbt parses: a change to any of these makes a new parse.
+DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros", "seeds", "data_tests")
+
+
+def _project_digest() -> str:
+    digest = hashlib.sha256()
+    for name in DBT_PROJECT_FILES:
+        path = PROJECT_DIR / name
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                digest.update(str(file.relative_to(PROJECT_DIR)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _parse_once(database_name: str, environment: dict[str, str]) -> Path:
+    """A `partial_parse.msgpack` of the project as it is now, for a database file called `database_name` in the
+    current folder (build/test-dbt-parse/, made once and reused by every test run until a project file changes).
+
+    dbt parses the whole project (about 5 s) unless its target folder holds a parse made with the same profile,
+    vars and project files; the profile includes the database path, so tests run dbt next to the database and
+    name the file relatively. dbt still checks every file's hash, so a stale parse is never used."""
+    folder = (
+        PROJECT_DIR
+        / "build"
+        / "test-dbt-parse"
+        / f"{_project_digest()}-{hashlib.sha256(database_name.encode()).hexdigest()[:8]}"
+    )
+    parsed = folder / "target" / "partial_parse.msgpack"
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if not parsed.exists():
+            dbt = Path(sys.executable).parent / "dbt"
+            subprocess.run(
+                [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+                + ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
+                cwd=folder,
+                env={**environment, "FEATURE_STORE_DB": database_name},
+                capture_output=True,
+                timeout=600,
+                check=True,
+            )
+    return parsed
+
+
 def run_dbt(
-    db_path: Path, folder: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None
+    db_path: Path,
+    folder: Path,
+    *args: str,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
+    absolute: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run `dbt ARGS` on the project against `db_path`, with target/ and logs/ under `folder` (and `env` added)."""
+    """Run `dbt ARGS` on the project against `db_path`, with target/ and logs/ under `folder` (and `env` added).
+
+    dbt runs in the database's folder with FEATURE_STORE_DB naming the file relatively, so that it can start
+    from a parse made once (see `_parse_once`); `absolute=True` runs it from the project root with the
+    absolute path instead, as a user would, for tests whose claim is about the path or the messages naming it."""
     dbt = Path(sys.executable).parent / "dbt"
+    # dbt writes its file log at debug level by default, which costs a quarter of a small build; info keeps the
+    # log readable and the run's output is unchanged.
+    environment = {"DBT_LOG_LEVEL_FILE": "info", **os.environ, **(env or {})}
+    target = folder / "target"
+    if absolute:
+        cwd, database = PROJECT_DIR, str(db_path)
+    else:
+        cwd, database = db_path.parent, db_path.name
+        target.mkdir(parents=True, exist_ok=True)
+        if not (target / "partial_parse.msgpack").exists():
+            shutil.copyfile(_parse_once(database, environment), target / "partial_parse.msgpack")
     return subprocess.run(
         [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        + ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "FEATURE_STORE_DB": str(db_path), **(env or {})},
+        + ["--target-path", str(target), "--log-path", str(folder / "logs")],
+        cwd=cwd,
+        env={**environment, "FEATURE_STORE_DB": database},
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def dbt_build(db_path: Path, folder: Path, *extra: str) -> subprocess.CompletedProcess:
+def dbt_build(db_path: Path, folder: Path, *extra: str, absolute: bool = False) -> subprocess.CompletedProcess:
     """`dbt build` of the project against `db_path`, with target/ and logs/ kept under `folder`."""
-    return run_dbt(db_path, folder, "build", *extra)
+    return run_dbt(db_path, folder, "build", *extra, absolute=absolute)
 
 
 def compile_inline(sql: str, folder: Path, *extra: str) -> subprocess.CompletedProcess:

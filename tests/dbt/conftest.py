@@ -4,22 +4,25 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import TRUNCATION_CUTOFF, dbt_build
+from helpers import TRUNCATION_CUTOFF, dbt_build, shared_folder
 
 
 @pytest.fixture(scope="session")
-def truncated_store(synthetic_store, tmp_path_factory):
+def truncated_store(synthetic_store, tmp_path_factory) -> Path:
     """The synthetic store with every price after TRUNCATION_CUTOFF deleted, rebuilt from raw: a feature at
     a date <= the cutoff must be the same in both (no window may look ahead)."""
-    folder = tmp_path_factory.mktemp("truncated_store")
-    db_path = folder / "store.duckdb"
-    shutil.copy(synthetic_store, db_path)
-    with duckdb.connect(str(db_path)) as connection:
-        connection.execute("delete from raw.prices where trade_date > ?", [TRUNCATION_CUTOFF])
-    # --full-refresh: the copy already holds built marts, which a daily (incremental) build would keep.
-    result = dbt_build(db_path, folder, "--full-refresh")
-    assert result.returncode == 0, result.stdout[-4000:]
-    return db_path
+
+    def build(folder: Path) -> None:
+        db_path = folder / "store.duckdb"
+        shutil.copyfile(synthetic_store, db_path)
+        with duckdb.connect(str(db_path)) as connection:
+            connection.execute("delete from raw.prices where trade_date > ?", [TRUNCATION_CUTOFF])
+        # --full-refresh: the copy already holds built marts, which a daily (incremental) build would keep.
+        result = dbt_build(db_path, folder, "--full-refresh")
+        assert result.returncode == 0, result.stdout[-4000:]
+
+    return shared_folder(tmp_path_factory, "truncated_store", build) / "store.duckdb"

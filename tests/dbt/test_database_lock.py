@@ -26,7 +26,7 @@ def test_a_build_on_a_held_database_is_one_clear_line_naming_the_holder(tmp_path
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "holding"
-        result = run_dbt(db_path, tmp_path, "build")
+        result = run_dbt(db_path, tmp_path, "build", absolute=True)
     finally:
         holder.kill()
         holder.wait()

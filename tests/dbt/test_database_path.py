@@ -18,10 +18,10 @@ def test_a_path_with_an_apostrophe_and_a_space_builds(tmp_path):
     folder.mkdir()
     db_path = folder / "o'neil store.duckdb"
     run_job(jobs.ingest_synthetic, db_path, seed=1, years=0.5, n_tickers=3, end=dt.date(2024, 6, 28))
-    first = dbt_build(db_path, tmp_path / "first")
+    first = dbt_build(db_path, tmp_path / "first", absolute=True)
     assert first.returncode == 0, first.stdout[-3000:]
     # The daily (incremental) build looks the built marts up by catalog name too.
-    second = dbt_build(db_path, tmp_path / "second")
+    second = dbt_build(db_path, tmp_path / "second", absolute=True)
     assert second.returncode == 0, second.stdout[-3000:]
     catalog = read(db_path, "select current_database() as name")["name"].item()
     assert catalog == "o'neil store"

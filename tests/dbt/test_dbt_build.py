@@ -1,4 +1,5 @@
-"""`dbt build` of the staging models and dim_tickers on real DuckDB files built by the ingest jobs."""
+"""`dbt build` of the staging models and dim_tickers on real DuckDB files built by the ingest jobs (the shared
+synthetic and real stores of tests/conftest.py, whose builds printed `dbt_build.log`)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,11 @@ import datetime as dt
 
 import duckdb
 import pytest
-from helpers import MARKET_DIR, SP500_DIR, dbt_build, needs_shared_data, run_job
+from helpers import dbt_build, run_job
 
 from ingest import jobs
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def synthetic_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("synthetic_dbt")
-    db_path = folder / "store.duckdb"
-    run_job(jobs.ingest_synthetic, db_path, seed=7, years=1.5, n_tickers=12, end=dt.date(2024, 6, 28))
-    result = dbt_build(db_path, folder)
-    return db_path, result
 
 
 def query(db_path, sql: str):
@@ -27,14 +19,13 @@ def query(db_path, sql: str):
         return connection.execute(sql).fetchall()
 
 
-def test_dbt_build_passes_on_the_synthetic_market(synthetic_db):
-    _, result = synthetic_db
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert "ERROR=0" in result.stdout and "PASS=" in result.stdout
+def test_dbt_build_passes_on_the_synthetic_market(synthetic_store):
+    printed = (synthetic_store.parent / "dbt_build.log").read_text()
+    assert "ERROR=0" in printed and "PASS=" in printed
 
 
-def test_staging_prices_are_split_and_dividend_adjusted(synthetic_db):
-    db_path, _ = synthetic_db
+def test_staging_prices_are_split_and_dividend_adjusted(synthetic_store):
+    db_path = synthetic_store
     mismatches = query(
         db_path,
         """
@@ -49,8 +40,8 @@ def test_staging_prices_are_split_and_dividend_adjusted(synthetic_db):
     assert adjusted[0][0] > 0  # the synthetic market has dividends and splits
 
 
-def test_dim_tickers_holds_the_universe_and_the_loaded_series(synthetic_db):
-    db_path, _ = synthetic_db
+def test_dim_tickers_holds_the_universe_and_the_loaded_series(synthetic_store):
+    db_path = synthetic_store
     (in_universe, loaded) = query(
         db_path,
         "select count(*) filter (where in_master or in_alpha76), count(*) filter (where trading_days > 0) "
@@ -73,11 +64,8 @@ def test_a_bad_row_that_bypasses_ingest_fails_the_data_tests(tmp_path):
     assert "expression_is_true_stg_raw__prices" in result.stdout and "FAIL" in result.stdout
 
 
-@needs_shared_data
-def test_dbt_build_passes_on_the_shared_real_data(tmp_path):
-    db_path = tmp_path / "real.duckdb"
-    run_job(jobs.ingest_files, db_path, [str(SP500_DIR), str(MARKET_DIR)])
-    result = dbt_build(db_path, tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:]
-    not_in_universe = query(db_path, "select count(*) from marts.dim_tickers where not in_universe")[0][0]
+def test_dbt_build_passes_on_the_shared_real_data(real_store):
+    printed = (real_store.parent / "dbt_build.log").read_text()
+    assert "ERROR=0" in printed and "PASS=" in printed
+    not_in_universe = query(real_store, "select count(*) from marts.dim_tickers where not in_universe")[0][0]
     assert not_in_universe > 250  # most S&P 500 names of 2015-2020 are not on the watchlists

@@ -1,47 +1,71 @@
-"""Two synthetic markets (seed 42, 5 years, 155 tickers) built by the real ingest and `dbt build`, each with
-a model trained by `ml.training.train_model`: one without a planted signal, one with signal 1. Built once
-per session and shared by the training and the backtest tests."""
+"""Trained stores, each built once per test run (and shared by pytest-xdist's workers):
+
+- `null_run` and `signal_run`: two synthetic markets (seed 42, 5 years, 155 tickers: the default universe, on
+  which the honesty claims are sized) built by the real ingest and `dbt build`, each with a model trained by
+  `ml.training.train_model`, one without a planted signal and one with signal 1; shared by the training and the
+  backtest tests.
+- `small_trained_store`: the small synthetic store (30 equities, 3 years) with a model, for tests whose claim
+  holds on any store (the daily routine, the commands' exit codes, Ctrl-C, a full disk, reproducibility).
+
+Tests only read them: one that writes copies the file first.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import shutil
+from pathlib import Path
 
 import pytest
-from helpers import dbt_build, run_job
+from helpers import dbt_build, run_job, shared_folder
 
 from ingest import jobs
-from ml.training import train_model
+from ml.training import TrainSummary, train_model
 
 
-def build_store(tmp_path_factory, name: str, signal: float):
-    folder = tmp_path_factory.mktemp(name)
-    db_path = folder / "store.duckdb"
-    run_job(jobs.ingest_synthetic, db_path, seed=42, years=5, signal=signal, end=dt.date(2025, 12, 31))
-    result = dbt_build(db_path, folder)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return db_path
+def trained(tmp_path_factory, name: str, build_store, **options) -> tuple[Path, TrainSummary]:
+    """(db_path, TrainSummary) of the store `build_store(db_path)` makes, with a model trained on it (seed 7,
+    `train_model`'s `options`)."""
+
+    def build(folder: Path) -> None:
+        db_path = folder / "store.duckdb"
+        build_store(db_path)
+        summary = run_job(train_model, db_path, random_state=7, device="cpu", **options)
+        (folder / "summary.pickle").write_bytes(pickle.dumps(summary))
+
+    folder = shared_folder(tmp_path_factory, name, build)
+    return folder / "store.duckdb", pickle.loads((folder / "summary.pickle").read_bytes())
+
+
+def default_market(signal: float):
+    def build_store(db_path: Path) -> None:
+        run_job(jobs.ingest_synthetic, db_path, seed=42, years=5, signal=signal, end=dt.date(2025, 12, 31))
+        result = dbt_build(db_path, db_path.parent)
+        assert result.returncode == 0, result.stdout[-3000:]
+
+    return build_store
 
 
 @pytest.fixture(scope="session")
 def null_run(tmp_path_factory):
     """(db_path, TrainSummary) on the market without a planted signal."""
-    db_path = build_store(tmp_path_factory, "no_signal", 0.0)
-    return db_path, run_job(train_model, db_path, random_state=7, device="cpu")
+    return trained(tmp_path_factory, "no_signal", default_market(0.0))
 
 
 @pytest.fixture(scope="session")
 def signal_run(tmp_path_factory):
     """(db_path, TrainSummary) on the market with the planted close-location signal (signal 1)."""
-    db_path = build_store(tmp_path_factory, "signal", 1.0)
-    return db_path, run_job(train_model, db_path, random_state=7, device="cpu")
+    return trained(tmp_path_factory, "signal", default_market(1.0))
 
 
 @pytest.fixture(scope="session")
-def daily_model_store(synthetic_store, tmp_path_factory):
-    """A copy of the shared small synthetic store (30 equities, 3 years) with a model trained on it, for the
-    daily routine's tests (each copies it again before writing)."""
-    db_path = tmp_path_factory.mktemp("daily_model") / "store.duckdb"
-    shutil.copy(synthetic_store, db_path)
-    summary = run_job(train_model, db_path, random_state=7, device="cpu", n_features=10)
-    return db_path, summary
+def small_trained_store(synthetic_store, tmp_path_factory):
+    """(db_path, TrainSummary): a copy of the shared small synthetic store (30 equities, 3 years) with a model
+    trained on it (10 features); tests that write copy it again."""
+    return trained(
+        tmp_path_factory,
+        "small_trained_store",
+        lambda db_path: shutil.copyfile(synthetic_store, db_path),
+        n_features=10,
+    )

@@ -126,8 +126,10 @@ def test_reliability_bins_by_hand():
     assert np.allclose(table["observed_rate"], [0.0, 0.5, 1.0], atol=1e-15)
 
 
-def test_the_cli_stores_every_table_and_writes_the_report(null_run, tmp_path):
-    db_path, summary = null_run
+def test_the_cli_stores_every_table_and_writes_the_report(small_trained_store, tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copyfile(small_trained_store[0], db_path)
+    summary = small_trained_store[1]
     report = tmp_path / "edge.html"
     args = ("ml.backtest", "--db", str(db_path), "--model-id", summary.model_id, "--report", str(report))
     result = run_module(*args, "--cost-bps", "5")
@@ -180,8 +182,9 @@ def test_a_store_without_a_model_is_one_clear_line(tmp_path):
     assert "does not exist" in missing
 
 
-def test_a_locked_store_is_one_clear_line(null_run, tmp_path):
-    db_path, _ = null_run
+def test_a_locked_store_is_one_clear_line(small_trained_store, tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copyfile(small_trained_store[0], db_path)
     holder = connect(db_path)
     try:
         line = one_line_error(run_module("ml.backtest", "--db", str(db_path), "--report", str(tmp_path / "r.html")))

@@ -79,9 +79,9 @@ def test_the_calendar_matches_the_days_spy_traded_2009_to_2020():
 
 
 @pytest.fixture
-def daily_store(daily_model_store, tmp_path) -> Path:
+def daily_store(small_trained_store, tmp_path) -> Path:
     db_path = tmp_path / "store.duckdb"
-    shutil.copy(daily_model_store[0], db_path)
+    shutil.copy(small_trained_store[0], db_path)
     return db_path
 
 
@@ -94,8 +94,8 @@ def calibration_end(summary) -> dt.date:
     return summary.splits["calibration"]["last_date"]
 
 
-def test_a_day_is_scored_as_the_training_mart_would_and_a_rerun_replaces_it(daily_model_store, daily_store):
-    summary = daily_model_store[1]
+def test_a_day_is_scored_as_the_training_mart_would_and_a_rerun_replaces_it(small_trained_store, daily_store):
+    summary = small_trained_store[1]
     day = feature_days(daily_store, calibration_end(summary))[10]
     first = run_job(run_day, daily_store, day)
     stored = read(daily_store, "select * from ml.predictions order by ticker")
@@ -120,13 +120,13 @@ def test_a_day_is_scored_as_the_training_mart_would_and_a_rerun_replaces_it(dail
 
 
 def test_outcomes_are_matched_once_their_label_is_known_and_each_days_calibrator_is_kept(
-    daily_model_store, daily_store, monkeypatch
+    small_trained_store, daily_store, monkeypatch
 ):
     # Small live settings, so that the 30-stock store refits its live calibrator within a few weeks.
     monkeypatch.setattr(live_calibration, "LIVE_WINDOW", 300)
     monkeypatch.setattr(live_calibration, "LIVE_MIN_SAMPLES", 60)
     monkeypatch.setattr(live_calibration, "LIVE_REFIT_EVERY", 30)
-    summary = daily_model_store[1]
+    summary = small_trained_store[1]
     days = feature_days(daily_store, calibration_end(summary))[:16]
     models = ModelCache()
     results = []
@@ -184,8 +184,10 @@ def test_outcomes_are_matched_once_their_label_is_known_and_each_days_calibrator
     assert performance["auc"].between(0, 1).all() and performance["top_decile_hit_rate"].between(0, 1).all()
 
 
-def test_a_prediction_whose_label_can_never_be_known_is_void_and_leaves_the_calibrator(daily_model_store, daily_store):
-    summary = daily_model_store[1]
+def test_a_prediction_whose_label_can_never_be_known_is_void_and_leaves_the_calibrator(
+    small_trained_store, daily_store
+):
+    summary = small_trained_store[1]
     days = feature_days(daily_store, calibration_end(summary))
     first = days[0]
     tickers = read(daily_store, "select ticker from marts.fct_labels where trade_date = ? order by ticker", first)
@@ -230,8 +232,8 @@ def test_a_prediction_whose_label_can_never_be_known_is_void_and_leaves_the_cali
     assert waiting["n"].item() == len(calibrator.pending)
 
 
-def test_a_day_in_the_models_sample_or_before_the_last_run_is_refused(daily_model_store, daily_store):
-    summary = daily_model_store[1]
+def test_a_day_in_the_models_sample_or_before_the_last_run_is_refused(small_trained_store, daily_store):
+    summary = small_trained_store[1]
     with pytest.raises(MLError, match="in its sample"):
         run_job(run_day, daily_store, calibration_end(summary))
     days = feature_days(daily_store, calibration_end(summary))
@@ -289,10 +291,10 @@ def test_the_command_scores_the_latest_day_and_prints_its_summary(daily_store, t
     assert read(daily_store, "select count(*) as n from ml.models")["n"].item() == 1 + triggered
 
 
-def test_the_live_log_of_the_test_window_gives_back_the_models_test_auc(daily_model_store, daily_store):
+def test_the_live_log_of_the_test_window_gives_back_the_models_test_auc(small_trained_store, daily_store):
     """Day by day over the model's whole test window (and until the store ends), the predictions resolved by
     the last day are the test split's rows, and their AUC is the test AUC training stored."""
-    summary = daily_model_store[1]
+    summary = small_trained_store[1]
     models = ModelCache()
     for day in feature_days(daily_store, calibration_end(summary)):
         run_job(run_day, daily_store, day, models=models)
@@ -367,11 +369,11 @@ def test_drift_stays_quiet_on_an_unchanged_market_and_triggers_within_days_of_a_
 # ---------------------------------------------------------------------------------------------- replay
 
 
-def test_a_replay_on_the_full_store_equals_the_routine_on_a_store_that_ends_each_day(daily_model_store, tmp_path):
+def test_a_replay_on_the_full_store_equals_the_routine_on_a_store_that_ends_each_day(small_trained_store, tmp_path):
     """Replaying START..D in a copy of the full store writes exactly what running the routine day by day on a
     store truncated at D (every raw row after D deleted, rebuilt from raw) writes: the replay sees nothing
     after the day it runs."""
-    full, summary = daily_model_store
+    full, summary = small_trained_store
     days = feature_days(full, calibration_end(summary))[:12]
     last = days[-1]
 
@@ -426,8 +428,8 @@ def test_arguments_that_do_not_fit_together_are_usage_errors(tmp_path, arguments
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_feature_whose_source_stopped_counts_as_drifted(daily_model_store, daily_store):
-    summary = daily_model_store[1]
+def test_a_feature_whose_source_stopped_counts_as_drifted(small_trained_store, daily_store):
+    summary = small_trained_store[1]
     day = feature_days(daily_store, calibration_end(summary))[-1]
     plain = [name for name in summary.selected_features if not name.endswith("_xs_rank")]
     splits = summary.splits["train"]

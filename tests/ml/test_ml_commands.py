@@ -11,17 +11,23 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import pandas as pd
 import pytest
-from helpers import PROJECT_DIR, one_line_error, read, run_module
+from helpers import PROJECT_DIR, one_line_error, read, read_job, run_module
+
+from ml.data import load_training_examples
+from ml.edge.statistics import reliability_table
+from ml.registry import load_model_row, trained_model_from_row
 
 pytestmark = pytest.mark.slow
 
 
-def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
+def test_a_training_run_exits_0_and_prints_its_summary(small_trained_store, tmp_path):
     """The other label (--label up), end to end: trained, stored with its label, and the backtest measures
     the model against that label."""
     db_path = tmp_path / "store.duckdb"
-    shutil.copy(null_run[0], db_path)
+    shutil.copy(small_trained_store[0], db_path)
     before = count(db_path, "ml.models")
     result = run_module(
         "ml.train", "--db", str(db_path), "--device", "cpu", "--n-features", "8", "--seed", "3", "--label", "up"
@@ -36,20 +42,30 @@ def test_a_training_run_exits_0_and_prints_its_summary(null_run, tmp_path):
     assert json.loads(stored["params"].item())["label"] == "label_up_5d"
     backtest = run_module("ml.backtest", "--db", str(db_path), "--report", str(tmp_path / "report.html"))
     assert backtest.returncode == 0, backtest.stderr[-3000:]
-    # The reliability table's outcomes are label_up_5d's on the model's test window, not the default label's.
-    observed, first, last = read(
+    # The reliability table's outcomes are label_up_5d's on the model's test window, not the default label's: its
+    # bins are those of the model's raw probabilities on that window with label_up_5d as the outcome.
+    model_id = read(db_path, "select model_id from ml.models order by created_at desc limit 1")["model_id"].item()
+    stored = read(
         db_path,
-        "select sum(rows * observed_rate) / sum(rows) as rate, min(runs.test_first_date) as first_date, "
-        "min(runs.test_last_date) as last_date from analysis.reliability join analysis.runs using (run_id) "
-        "where probability = 'raw' and runs.model_id = (select model_id from ml.models order by created_at desc "
-        "limit 1)",
-    ).iloc[0]
-    rates = read(
-        db_path,
-        "select avg(label_up_5d) as up, avg(label_beats_median_5d) as beats from marts.fct_training_examples "
-        f"where label_up_5d is not null and trade_date between '{first}' and '{last}'",
-    ).iloc[0]
-    assert abs(observed - rates["up"]) < 1e-9 and abs(rates["up"] - rates["beats"]) > 0.01
+        "select bin, rows, observed_rate from analysis.reliability join analysis.runs using (run_id) "
+        "where probability = 'raw' and runs.model_id = ? order by bin",
+        model_id,
+    )
+    row = read_job(load_model_row, db_path, model_id)
+    model, window = trained_model_from_row(row), row["splits"]["test"]
+    examples = read_job(load_training_examples, db_path, label="up").frame
+    test = examples[
+        examples["trade_date"].between(pd.Timestamp(window["first_date"]), pd.Timestamp(window["last_date"]))
+    ]
+    raw = model.predict_proba(test, calibrated=False)
+    by_label = {
+        label: reliability_table(raw, test[label].to_numpy(dtype=float), len(stored))
+        for label in ("label_up_5d", "label_beats_median_5d")
+    }
+    assert stored["rows"].tolist() == by_label["label_up_5d"]["rows"].tolist()
+    np.testing.assert_allclose(stored["observed_rate"], by_label["label_up_5d"]["observed_rate"], rtol=0, atol=1e-12)
+    difference = np.abs(by_label["label_up_5d"]["observed_rate"] - by_label["label_beats_median_5d"]["observed_rate"])
+    assert difference.max() > 0.01  # the other label's bins would differ
 
 
 @pytest.mark.parametrize(
@@ -96,9 +112,9 @@ def count(db_path, table: str) -> int:
     return read(db_path, f"select count(*) as n from {table}")["n"].item() if exists else 0
 
 
-def test_a_report_path_that_is_a_directory_is_one_line(null_run, tmp_path):
+def test_a_report_path_that_is_a_directory_is_one_line(small_trained_store, tmp_path):
     db_path = tmp_path / "store.duckdb"
-    shutil.copy(null_run[0], db_path)
+    shutil.copy(small_trained_store[0], db_path)
     before = count(db_path, "analysis.runs")
     line = one_line_error(run_module("ml.backtest", "--db", str(db_path), "--report", str(tmp_path)))
     assert "is a directory" in line and "--report" in line
@@ -128,9 +144,9 @@ def interrupt(command: list[str], stage: str, timeout: float = 600) -> subproces
         ("ml.backtest", "factor view", "analysis.runs"),
     ],
 )
-def test_ctrl_c_exits_130_and_stores_nothing(null_run, tmp_path, module, stage, table):
+def test_ctrl_c_exits_130_and_stores_nothing(small_trained_store, tmp_path, module, stage, table):
     db_path = tmp_path / "store.duckdb"
-    shutil.copy(null_run[0], db_path)
+    shutil.copy(small_trained_store[0], db_path)
     before = count(db_path, table)
     command = [sys.executable, "-m", module, "--db", str(db_path)]
     if module == "ml.backtest":

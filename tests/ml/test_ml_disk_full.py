@@ -10,9 +10,9 @@ from helpers import one_line_error, read, run_module
 pytestmark = pytest.mark.slow
 
 
-def test_a_full_disk_while_storing_the_model_stores_nothing(null_run, tmp_path):
+def test_a_full_disk_while_storing_the_model_stores_nothing(small_trained_store, tmp_path):
     db_path = tmp_path / "store.duckdb"
-    shutil.copy(null_run[0], db_path)
+    shutil.copy(small_trained_store[0], db_path)
     before = int(read(db_path, "select count(*) as n from ml.models")["n"].item())
     # A model's boosters and baselines are hundreds of KiB: 64 KiB of write-ahead log cannot hold them.
     result = run_module(

@@ -151,11 +151,11 @@ def test_the_monitoring_report_of_a_store_without_a_daily_log_is_a_one_line_erro
 
 
 @pytest.mark.slow
-def test_the_routine_trains_a_challenger_scores_it_in_shadow_and_judges_it(daily_model_store, tmp_path, monkeypatch):
+def test_the_routine_trains_a_challenger_scores_it_in_shadow_and_judges_it(small_trained_store, tmp_path, monkeypatch):
     monkeypatch.setattr(retraining, "SHADOW_DAYS", 8)  # a 30-stock store's test window holds a few weeks
     db_path = tmp_path / "store.duckdb"
-    shutil.copy(daily_model_store[0], db_path)
-    summary = daily_model_store[1]
+    shutil.copy(small_trained_store[0], db_path)
+    summary = small_trained_store[1]
     after = summary.splits["calibration"]["last_date"]
     dates = read(db_path, "select distinct trade_date from marts.fct_features where trade_date > ? order by 1", after)
     days = [day.date() for day in pd.to_datetime(dates["trade_date"])]

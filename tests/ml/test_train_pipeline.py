@@ -151,9 +151,11 @@ def test_everything_is_stored_in_the_ml_schema(null_run):
     assert json.loads(artifacts)["stacker"]["choice"] == params["stacker"]["choice"]
 
 
-def test_the_same_seed_gives_the_same_metrics(null_run):
-    db_path, summary = null_run
-    again = run_job(train_model, db_path, random_state=7, device="cpu")
+def test_the_same_seed_gives_the_same_metrics(small_trained_store, tmp_path):
+    db_path = tmp_path / "store.duckdb"
+    shutil.copyfile(small_trained_store[0], db_path)
+    summary = small_trained_store[1]
+    again = run_job(train_model, db_path, random_state=7, device="cpu", n_features=10)
     assert again.metrics == summary.metrics
     assert again.selected_features == summary.selected_features
 
