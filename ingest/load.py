@@ -36,7 +36,24 @@ import pyarrow as pa
 from ingest.frames import check_frame
 from ingest.sources.files import REJECT_COLUMNS, FileReport
 from ingest.validate import Validated, validate
-from store import RAW_DATASETS, Dataset, create_tables, database_file, is_interrupt, transaction
+from store import (
+    RAW_DATASETS,
+    Dataset,
+    create_tables,
+    database_file,
+    insert_row,
+    insert_rows,
+    is_interrupt,
+    relation_exists,
+    transaction,
+)
+from store.tables import (
+    RAW_INGEST_FILES,
+    RAW_INGEST_RUN_DATASETS,
+    RAW_INGEST_RUNS,
+    RAW_REJECTS,
+    RAW_VALIDATION_RESULTS,
+)
 
 
 @dataclass
@@ -125,17 +142,19 @@ def run_ingest(
         create_tables(connection, "raw")
         interrupted = mark_interrupted_runs(connection)
         pid = os.getpid()
-        connection.execute(
-            "insert into raw.ingest_runs (run_id, source, arguments, started_at, status, pid, host, process_started) "
-            "values (?, ?, ?, now(), 'running', ?, ?, ?)",
-            [
-                run_id,
-                source,
-                json.dumps(arguments, default=str, sort_keys=True),
-                pid,
-                socket.gethostname(),
-                process_start(pid),
-            ],
+        insert_row(
+            connection,
+            RAW_INGEST_RUNS,
+            {
+                "run_id": run_id,
+                "source": source,
+                "arguments": json.dumps(arguments, default=str, sort_keys=True),
+                "started_at": dt.datetime.now(),
+                "status": "running",
+                "pid": pid,
+                "host": socket.gethostname(),
+                "process_started": process_start(pid),
+            },
         )
     if interrupted:
         report(f"{interrupted} earlier run(s) had been interrupted; marked 'interrupted' in raw.ingest_runs")
@@ -162,6 +181,30 @@ def run_ingest(
         files=batch.files,
         notes=batch.notes,
     )
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A run as `raw.ingest_runs` holds it."""
+
+    run_id: str
+    status: str
+    rows_loaded: int | None
+    rows_rejected: int | None
+
+
+def latest_run_of_this_process(connection: duckdb.DuckDBPyConnection) -> RecordedRun | None:
+    """The last run this process recorded (its pid and process start), or None: what an interrupted command
+    looks up to say whether its load had committed."""
+    if not relation_exists(connection, RAW_INGEST_RUNS.qualified):
+        return None
+    pid = os.getpid()
+    rows = connection.execute(
+        f"select run_id, status, rows_loaded, rows_rejected from {RAW_INGEST_RUNS.qualified} "
+        "where pid = ? and process_started is not distinct from ? order by started_at desc limit 1",
+        [pid, process_start(pid)],
+    ).fetchall()
+    return RecordedRun(*rows[0]) if rows else None
 
 
 def mark_interrupted_runs(connection: duckdb.DuckDBPyConnection) -> int:
@@ -237,8 +280,11 @@ def _mark_unfinished(connection: duckdb.DuckDBPyConnection, run_id: str, error: 
     else:
         status, message = "failed", f"{type(error).__name__}: {error}"[:2000]
     try:
+        # Only a run still 'running': one whose load committed (status 'success', in the same transaction as its
+        # rows) keeps that status when the interrupt lands after the commit.
         connection.execute(
-            "update raw.ingest_runs set status = ?, finished_at = now(), message = ? where run_id = ?",
+            "update raw.ingest_runs set status = ?, finished_at = now(), message = ? "
+            "where run_id = ? and status = 'running'",
             [status, message, run_id],
         )
     except duckdb.Error:
@@ -279,18 +325,19 @@ def _write(
                 _count_rules(entry, list(prerejected["rule"]))
             if entry.rows_read != entry.rows_loaded + entry.rows_rejected:
                 raise AssertionError(f"{kind}: rows read {entry.rows_read} != loaded + rejected")
-            connection.execute(
-                "insert into raw.ingest_run_datasets values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    kind,
-                    entry.rows_read,
-                    entry.rows_loaded,
-                    entry.rows_rejected,
-                    entry.rows_inserted,
-                    entry.rows_updated,
-                    entry.rows_unchanged,
-                ],
+            insert_row(
+                connection,
+                RAW_INGEST_RUN_DATASETS,
+                {
+                    "run_id": run_id,
+                    "dataset": kind,
+                    "rows_read": entry.rows_read,
+                    "rows_loaded": entry.rows_loaded,
+                    "rows_rejected": entry.rows_rejected,
+                    "rows_inserted": entry.rows_inserted,
+                    "rows_updated": entry.rows_updated,
+                    "rows_unchanged": entry.rows_unchanged,
+                },
             )
             counts.append(entry)
         recorded: set[str] = set()
@@ -298,9 +345,16 @@ def _write(
             if file.source_file in recorded:
                 continue  # the same name given twice: its one row says what happened to the file
             recorded.add(file.source_file)
-            connection.execute(
-                "insert into raw.ingest_files values (?, ?, ?, ?, ?)",
-                [run_id, file.source_file, file.status, file.rows_read, file.message or None],
+            insert_row(
+                connection,
+                RAW_INGEST_FILES,
+                {
+                    "run_id": run_id,
+                    "source_file": file.source_file,
+                    "status": file.status,
+                    "rows_read": file.rows_read,
+                    "message": file.message or None,
+                },
             )
         read_files = sum(1 for f in batch.files if f.status != "skipped")
         failed_files = sum(1 for f in batch.files if f.status not in ("loaded", "skipped"))
@@ -338,7 +392,7 @@ def _upsert(
     connection: duckdb.DuckDBPyConnection, dataset: Dataset, accepted: pa.Table, run_id: str, source: str
 ) -> tuple[int, int, int]:
     """Insert new keys, replace changed rows, leave identical rows alone. Returns (inserted, updated, unchanged)."""
-    table = f"raw.{dataset.name}"
+    table = dataset.table.qualified
     connection.register("accepted_rows", accepted)
     try:
         connection.execute("create or replace temp table staged_rows as select * from accepted_rows")
@@ -375,8 +429,8 @@ def _insert_rejects(
     connection.register("new_rejects", rejects)
     try:
         connection.execute(
-            """
-            insert into raw.rejects
+            f"""
+            insert into {RAW_REJECTS.qualified} ({", ".join(RAW_REJECTS.columns)})
             select distinct on (reject_id) * from (
                 select
                     md5(concat_ws('|', ?, coalesce(source_file, ''), coalesce(cast(line_number as varchar), ''),
@@ -387,7 +441,7 @@ def _insert_rejects(
                     cast(record as varchar), now() as rejected_at
                 from new_rejects
             )
-            where reject_id not in (select reject_id from raw.rejects)
+            where reject_id not in (select reject_id from {RAW_REJECTS.qualified})
             """,
             [kind, run_id, source, kind],
         )
@@ -396,9 +450,20 @@ def _insert_rejects(
 
 
 def _insert_results(connection: duckdb.DuckDBPyConnection, kind: str, result: Validated, run_id: str) -> None:
-    rows = [
-        [run_id, kind, r.rule, r.expectation, r.column_names, r.success, r.element_count, r.unexpected_count]
-        for r in result.results
-    ]
-    if rows:
-        connection.executemany("insert into raw.validation_results values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(
+        connection,
+        RAW_VALIDATION_RESULTS,
+        (
+            {
+                "run_id": run_id,
+                "dataset": kind,
+                "rule": r.rule,
+                "expectation": r.expectation,
+                "column_names": r.column_names,
+                "success": r.success,
+                "element_count": r.element_count,
+                "unexpected_count": r.unexpected_count,
+            }
+            for r in result.results
+        ),
+    )

@@ -33,13 +33,12 @@ import pandas as pd
 
 from ml.errors import MLError
 from store import MissingRelationError, database_file, relation_columns, release_memory, require_relation
+from store.marts import FEATURE_RANKS, FEATURES_VERSION_PREFIX, LABEL_DEFINITIONS, TRAINING_EXAMPLES, features_version
 from store.parquet import PARTITION_COLUMN, export_query
 
-MART_RELATION = "marts.fct_training_examples"
-LABELS_RELATION = "marts.dim_labels"
-MART_VERSION = "fct_features_v1"
-FEATURES_RELATION = "marts.fct_features_v1"
-RANKS_RELATION = "marts.fct_feature_ranks"
+#: The version of the feature mart the models read (`marts.fct_features_v1`), recorded with each model.
+FEATURE_VERSION = 1
+MART_VERSION = f"{FEATURES_VERSION_PREFIX}{FEATURE_VERSION}"
 RANK_SUFFIX = "_xs_rank"
 LABEL = "label_up_5d"
 FORWARD_RETURN = "fwd_ret_5d"
@@ -119,11 +118,11 @@ def load_training_examples(
     the cross-sectional label and ranks.
     """
     spec = label_spec(label)
-    require_relation(connection, MART_RELATION, BUILD_HINT)
+    require_relation(connection, TRAINING_EXAMPLES, BUILD_HINT)
     stock, market = feature_columns(connection)
     where, params = _labelled_rows(connection, spec, stock, start, end, known_before)
     table = connection.sql(
-        f"select * exclude (label_known_date), {spec.known_date_column} as label_known_date from {MART_RELATION} "
+        f"select * exclude (label_known_date), {spec.known_date_column} as label_known_date from {TRAINING_EXAMPLES} "
         f"where {where} order by {EXAMPLE_ORDER}",
         params=params,
     ).to_arrow_table()
@@ -132,7 +131,7 @@ def load_training_examples(
     if frame.empty:
         raise MissingRelationError(
             database_file(connection),
-            f"labelled rows in {MART_RELATION}",
+            f"labelled rows in {TRAINING_EXAMPLES}",
             "ingest more history (a label is known only after its horizon) and run `dbt build`",
         )
     for column in ("trade_date", "label_known_date"):
@@ -162,7 +161,7 @@ def export_training_examples(
     values = ", ".join(f"cast({name} as double) as {name}" for name in columns)
     query = (
         f"select {values}, {spec.column}, row_number() over (order by {EXAMPLE_ORDER}) - 1 as {ROW_POSITION}, "
-        f"year(trade_date) as {PARTITION_COLUMN} from {MART_RELATION} where {where}"
+        f"year(trade_date) as {PARTITION_COLUMN} from {TRAINING_EXAMPLES} where {where}"
     )
     written = export_query(connection, query, params, destination)
     release_memory(connection)  # the sort and the window of the export: the command trains next
@@ -179,12 +178,12 @@ def _labelled_rows(
 ) -> tuple[str, list]:
     """The where clause (and its parameters) of the examples whose label is known, within the dates asked for;
     raises `store.MissingRelationError` when the mart or one of `columns` or the label's columns is missing."""
-    require_relation(connection, MART_RELATION, BUILD_HINT)
-    present = set(relation_columns(connection, MART_RELATION))
+    require_relation(connection, TRAINING_EXAMPLES, BUILD_HINT)
+    present = set(relation_columns(connection, TRAINING_EXAMPLES))
     missing = sorted({spec.column, spec.known_date_column, *columns} - present)
     if missing:
         raise MissingRelationError(
-            database_file(connection), f"the columns {', '.join(missing[:3])} in {MART_RELATION}", REBUILD_HINT
+            database_file(connection), f"the columns {', '.join(missing[:3])} in {TRAINING_EXAMPLES}", REBUILD_HINT
         )
     conditions, params = [f"{spec.column} is not null"], []
     if start is not None:
@@ -211,12 +210,12 @@ def feature_columns(connection: duckdb.DuckDBPyConnection) -> tuple[list[str], l
     """(model inputs, market-level features left out), from the feature marts (module docstring): the
     stock-level features of `marts.fct_features_v1` followed by their ranks within the day, and the features
     that have no rank (the same for every ticker on a day)."""
-    features = [c for c in relation_columns(connection, FEATURES_RELATION) if c not in KEY_COLUMNS]
-    ranks = [c for c in relation_columns(connection, RANKS_RELATION) if c.endswith(RANK_SUFFIX)]
+    features = [c for c in relation_columns(connection, features_version(FEATURE_VERSION)) if c not in KEY_COLUMNS]
+    ranks = [c for c in relation_columns(connection, FEATURE_RANKS) if c.endswith(RANK_SUFFIX)]
     if not features:
-        raise MissingRelationError(database_file(connection), FEATURES_RELATION, BUILD_HINT)
+        raise MissingRelationError(database_file(connection), features_version(FEATURE_VERSION), BUILD_HINT)
     if not ranks:
-        raise MissingRelationError(database_file(connection), RANKS_RELATION, REBUILD_HINT)
+        raise MissingRelationError(database_file(connection), FEATURE_RANKS, REBUILD_HINT)
     ranked = {c.removesuffix(RANK_SUFFIX) for c in ranks}
     stock = [c for c in features if c in ranked]
     market = [c for c in features if c not in ranked]
@@ -226,9 +225,9 @@ def feature_columns(connection: duckdb.DuckDBPyConnection) -> tuple[list[str], l
 def label_horizon(connection: duckdb.DuckDBPyConnection, label: str = LABEL) -> int:
     """The horizon in trading days of `label`, as dbt built it (`marts.dim_labels`, from the dbt var
     `label_horizon_days`)."""
-    require_relation(connection, LABELS_RELATION, BUILD_HINT)
-    rows = connection.execute(f"select horizon_days from {LABELS_RELATION} where label_name = ?", [label]).fetchall()
+    require_relation(connection, LABEL_DEFINITIONS, BUILD_HINT)
+    rows = connection.execute(f"select horizon_days from {LABEL_DEFINITIONS} where label_name = ?", [label]).fetchall()
     row = rows[0] if rows else None
     if row is None or row[0] is None:
-        raise MissingRelationError(database_file(connection), f"the label {label} in {LABELS_RELATION}", BUILD_HINT)
+        raise MissingRelationError(database_file(connection), f"the label {label} in {LABEL_DEFINITIONS}", BUILD_HINT)
     return int(row[0])

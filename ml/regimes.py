@@ -13,8 +13,7 @@ import duckdb
 import pandas as pd
 
 from store import connect, database_path, require_relation
-
-REGIMES_RELATION = "marts.fct_market_regimes"
+from store.marts import MARKET_REGIMES
 
 
 def compute_market_regime(
@@ -47,8 +46,8 @@ def compute_market_regime(
     if connection is None:
         with connect(database_path(db_path), read_only=True) as owned:
             return compute_market_regime(frame, connection=owned, date_column=date_column)
-    require_relation(connection, REGIMES_RELATION, "run `dbt build` first")
-    regimes = connection.execute(f"select trade_date, regime_id from {REGIMES_RELATION}").df()
+    require_relation(connection, MARKET_REGIMES, "run `dbt build` first")
+    regimes = connection.execute(f"select trade_date, regime_id from {MARKET_REGIMES}").df()
     by_date = pd.Series(regimes["regime_id"].to_numpy(), index=pd.to_datetime(regimes["trade_date"]))
     dates = pd.to_datetime(frame[date_column])
     values = by_date.reindex(dates.to_numpy()).to_numpy()

@@ -1,7 +1,7 @@
 """The model registry: everything a training run produces, stored in the store's `ml` schema, and loading a
 trained model back.
 
-Tables (their DDL is in `store.tables`; one transaction per run, so a failed run leaves nothing half written):
+Tables (declared in `store.tables`; one transaction per run, so a failed run leaves nothing half written):
 - `ml.models`: one row per model: the meta-learner's state (`artifacts`: LightGBM model text and the stacker,
   JSON; never pickle), parameters, library versions, device requested and used, features, mart version,
   training-data fingerprint, run id, the split dates and timestamps.
@@ -42,7 +42,18 @@ from ml.calibration import ProbabilityCalibrator
 from ml.data import REGIME
 from ml.errors import MLError
 from ml.learner import HierarchicalMetaLearner
-from store import create_tables, database_file, relation_exists, transaction
+from store import create_tables, database_file, insert_row, insert_rows, relation_exists, transaction
+from store.tables import (
+    ML_CALIBRATORS,
+    ML_DRIFT_BASELINES,
+    ML_FEATURE_IMPORTANCE,
+    ML_METRICS,
+    ML_MODEL_STATUS,
+    ML_MODELS,
+    ML_SELECTED_FEATURES,
+    ML_TUNING,
+    model_tables,
+)
 
 
 @dataclass
@@ -79,17 +90,6 @@ class ModelRecord:
 STATUSES = ("champion", "challenger", "retired", "rejected")
 #: Who changed a status: `python -m ml.train` (or `train_model` called directly), the daily routine, a replay.
 SOURCES = ("ml.train", "daily", "replay")
-#: The tables holding a row per model (plus `ml.models`), deleted with it (`delete_model`).
-MODEL_TABLES = (
-    "ml.metrics",
-    "ml.tuning",
-    "ml.feature_importance",
-    "ml.selected_features",
-    "ml.calibrators",
-    "ml.drift_baselines",
-    "ml.drift_thresholds",
-    "ml.model_status",
-)
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,19 @@ def record_status(connection: duckdb.DuckDBPyConnection, model_id: str, change: 
 
 
 def _append_status(connection: duckdb.DuckDBPyConnection, model_id: str, change: StatusChange) -> None:
-    connection.execute(
-        "insert into ml.model_status select coalesce(max(event), 0) + 1, ?, ?, ?, ?, ?, now() from ml.model_status",
-        [model_id, change.status, change.effective_date, change.source, change.reason],
+    event = connection.execute(f"select coalesce(max(event), 0) + 1 from {ML_MODEL_STATUS.qualified}").fetchall()
+    insert_row(
+        connection,
+        ML_MODEL_STATUS,
+        {
+            "event": event[0][0],
+            "model_id": model_id,
+            "status": change.status,
+            "effective_date": change.effective_date,
+            "source": change.source,
+            "reason": change.reason,
+            "recorded_at": dt.datetime.now(),
+        },
     )
 
 
@@ -167,10 +177,9 @@ def models_with_status(connection: duckdb.DuckDBPyConnection, status: str) -> li
 def delete_model(connection: duckdb.DuckDBPyConnection, model_id: str) -> None:
     """Delete a model and its rows in the registry's tables (a model the daily routine trained on a day it
     runs again). Call inside the writer's transaction."""
-    for table in MODEL_TABLES:
-        if relation_exists(connection, table):
-            connection.execute(f"delete from {table} where model_id = ?", [model_id])
-    connection.execute("delete from ml.models where model_id = ?", [model_id])
+    for table in model_tables():
+        if relation_exists(connection, table.qualified):
+            connection.execute(f"delete from {table.qualified} where model_id = ?", [model_id])
 
 
 def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord, status: StatusChange | None = None) -> None:
@@ -178,84 +187,98 @@ def save_model(connection: duckdb.DuckDBPyConnection, record: ModelRecord, statu
     `python -m ml.train`), in one transaction."""
     with transaction(connection):
         create_tables(connection, "ml")
-        connection.execute(
-            "insert into ml.models values (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                record.model_id,
-                record.run_id,
-                record.mart_version,
-                record.data_fingerprint,
-                record.random_state,
-                record.device_requested,
-                record.device_used,
-                json.dumps(record.features),
-                json.dumps(record.params, sort_keys=True, default=str),
-                json.dumps(record.library_versions, sort_keys=True),
-                json.dumps(record.artifacts),
-                json.dumps(record.splits, sort_keys=True, default=str),
-                record.training_seconds,
-            ],
+        insert_row(
+            connection,
+            ML_MODELS,
+            {
+                "model_id": record.model_id,
+                "run_id": record.run_id,
+                "created_at": dt.datetime.now(),
+                "mart_version": record.mart_version,
+                "data_fingerprint": record.data_fingerprint,
+                "random_state": record.random_state,
+                "device_requested": record.device_requested,
+                "device_used": record.device_used,
+                "features": json.dumps(record.features),
+                "params": json.dumps(record.params, sort_keys=True, default=str),
+                "library_versions": json.dumps(record.library_versions, sort_keys=True),
+                "artifacts": json.dumps(record.artifacts),
+                "splits": json.dumps(record.splits, sort_keys=True, default=str),
+                "training_seconds": record.training_seconds,
+            },
         )
-        connection.executemany(
-            "insert into ml.metrics values (?, ?, ?, ?)",
-            [
-                [record.model_id, split, metric, value]
+        insert_rows(
+            connection,
+            ML_METRICS,
+            (
+                {"model_id": record.model_id, "split": split, "metric": metric, "value": value}
                 for split, values in record.metrics.items()
                 for metric, value in values.items()
-            ],
+            ),
         )
-        connection.executemany(
-            "insert into ml.tuning values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    record.model_id,
-                    row["candidate"],
-                    row["fold"],
-                    json.dumps(row["params"], sort_keys=True),
-                    row["candidate"] == record.tuning_choice,
-                    row["train_rows"],
-                    row["validation_rows"],
-                    row["train_first_date"],
-                    row["train_last_date"],
-                    row["validation_first_date"],
-                    row["validation_last_date"],
-                    row["auc"],
-                ]
+        insert_rows(
+            connection,
+            ML_TUNING,
+            (
+                {
+                    "model_id": record.model_id,
+                    "candidate": row["candidate"],
+                    "fold": row["fold"],
+                    "params": json.dumps(row["params"], sort_keys=True),
+                    "chosen": row["candidate"] == record.tuning_choice,
+                    "train_rows": row["train_rows"],
+                    "validation_rows": row["validation_rows"],
+                    "train_first_date": row["train_first_date"],
+                    "train_last_date": row["train_last_date"],
+                    "validation_first_date": row["validation_first_date"],
+                    "validation_last_date": row["validation_last_date"],
+                    "auc": row["auc"],
+                }
                 for row in record.tuning
-            ],
+            ),
         )
         ranked = sorted(record.importance.items(), key=lambda item: -item[1])
-        connection.executemany(
-            "insert into ml.feature_importance values (?, ?, ?, ?)",
-            [[record.model_id, feature, float(value), rank] for rank, (feature, value) in enumerate(ranked, 1)],
+        insert_rows(
+            connection,
+            ML_FEATURE_IMPORTANCE,
+            (
+                {"model_id": record.model_id, "feature": feature, "importance": float(value), "importance_rank": rank}
+                for rank, (feature, value) in enumerate(ranked, 1)
+            ),
         )
-        connection.executemany(
-            "insert into ml.selected_features values (?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    record.model_id,
-                    row["feature"],
-                    row["selected"],
-                    row.get("rank"),
-                    row.get("importance"),
-                    row.get("reason"),
-                ]
+        insert_rows(
+            connection,
+            ML_SELECTED_FEATURES,
+            (
+                {
+                    "model_id": record.model_id,
+                    "feature": row["feature"],
+                    "selected": row["selected"],
+                    "selection_rank": row.get("rank"),
+                    "importance": row.get("importance"),
+                    "reason": row.get("reason"),
+                }
                 for row in record.selection
-            ],
+            ),
         )
-        connection.execute(
-            "insert into ml.calibrators values (?, ?, ?, ?, ?)",
-            [
-                record.model_id,
-                record.calibrator_method,
-                json.dumps(record.calibrator_state),
-                record.ece_before,
-                record.ece_after,
-            ],
+        insert_row(
+            connection,
+            ML_CALIBRATORS,
+            {
+                "model_id": record.model_id,
+                "method": record.calibrator_method,
+                "state": json.dumps(record.calibrator_state),
+                "ece_before": record.ece_before,
+                "ece_after": record.ece_after,
+            },
         )
-        connection.executemany(
-            "insert into ml.drift_baselines values (?, ?, ?)",
-            [[record.model_id, feature, json.dumps(baseline)] for feature, baseline in record.drift_baselines.items()],
+        insert_rows(
+            connection,
+            ML_DRIFT_BASELINES,
+            (
+                {"model_id": record.model_id, "feature": feature, "baseline": json.dumps(baseline)}
+                for feature, baseline in record.drift_baselines.items()
+            ),
         )
         record_status(connection, record.model_id, status or trained_by_ml_train())
 

@@ -7,7 +7,10 @@ read and write one DuckDB file):
 - `store.connection`: `connect()` (read-only or read-write), `transaction()`, `require_relation()`, and the
   translation of DuckDB's refusals into the typed errors of `store.errors` (locked, missing, corrupt, not a
   DuckDB file, read-only location, a disk that fills up during a write);
-- `store.tables`: the DDL of every Python-owned table (schemas `raw`, `ml`, `analysis`) and `create_tables()`.
+- `store.tables`: every table Python writes (schemas `raw`, `ml`, `analysis`), each declared once as a `Table`
+  from which its DDL (`create_tables()`) and its inserts (`insert_row`, `insert_rows`, `insert_frame`, always
+  naming their columns) come;
+- `store.marts`: the names of the dbt marts Python reads (imported wherever one is read);
 - `store.dbt_plugin`: a dbt-duckdb plugin (profiles.yml) that gives `dbt build` the same one-sentence message
   when the file cannot be opened (e.g. held by another process).
 
@@ -38,7 +41,7 @@ from store.errors import (
     StoreError,
 )
 from store.paths import DB_ENV_VAR, DEFAULT_DB, database_path
-from store.tables import RAW_DATASETS, Dataset, create_tables
+from store.tables import RAW_DATASETS, Dataset, Table, create_tables, insert_frame, insert_row, insert_rows
 
 __all__ = [
     "DB_ENV_VAR",
@@ -54,11 +57,15 @@ __all__ = [
     "NotADatabaseError",
     "ReadOnlyLocationError",
     "StoreError",
+    "Table",
     "connect",
     "create_tables",
     "database_file",
     "database_path",
     "disk_full_detail",
+    "insert_frame",
+    "insert_row",
+    "insert_rows",
     "is_disk_full",
     "is_interrupt",
     "relation_columns",

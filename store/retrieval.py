@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 
 from store.connection import connect, relation_columns, require_relation
 from store.errors import StoreError
+from store.marts import FEATURE_RANKS, FEATURES, LABELS, MARKET_REGIMES, features_version
 from store.paths import database_path
 
 OUTPUTS = ("polars", "arrow", "pandas")
@@ -53,10 +54,6 @@ OUTPUTS = ("polars", "arrow", "pandas")
 EXCHANGE_TIME_ZONE = "America/New_York"
 CLOSE_TIME = dt.time(16, 0)
 KEY = ("ticker", "trade_date")
-#: The relations features come from, each with its key, in the order a name is looked up.
-FEATURES_VIEW = "marts.fct_features"
-RANKS = "marts.fct_feature_ranks"
-REGIMES = "marts.fct_market_regimes"
 #: Columns that look ahead (the label's inputs): never returned as features.
 FORBIDDEN_PREFIXES = ("label_", "fwd_")
 _ENTITY_ROW = "__entity_row"
@@ -89,7 +86,7 @@ class FeatureStore:
             raise FeatureRequestError("FeatureStore: pass a path or a connection, not both.")
         self._owned = connection is None
         self._connection = connection if connection is not None else connect(database_path(path), read_only=True)
-        self._features = FEATURES_VIEW if version is None else f"marts.fct_features_v{int(version)}"
+        self._features = FEATURES if version is None else features_version(version)
         self._columns: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -120,7 +117,7 @@ class FeatureStore:
         """{feature name: the relation it is read from}, looked up once per client."""
         if self._columns is None:
             columns: dict[str, str] = {}
-            for relation in (self._features, RANKS, REGIMES):
+            for relation in (self._features, FEATURE_RANKS, MARKET_REGIMES):
                 require_relation(self._connection, relation, "run `dbt build` first")
                 for name in relation_columns(self._connection, relation):
                     if name not in KEY and not name.startswith(FORBIDDEN_PREFIXES):
@@ -139,7 +136,7 @@ class FeatureStore:
         if forbidden:
             raise FeatureRequestError(
                 f"FeatureStore: {', '.join(forbidden)} look(s) into the future (a label or forward return), never "
-                "a feature; read labels with SQL from marts.fct_labels."
+                f"a feature; read labels with SQL from {LABELS}."
             )
         unknown = [name for name in names if name not in available]
         if unknown:
@@ -253,16 +250,15 @@ class FeatureStore:
         relations = self._feature_relations()
         select = ["base.ticker", "base.trade_date"]
         joins = []
-        aliases = {self._features: "base", RANKS: "ranks", REGIMES: "regimes"}
+        aliases = {self._features: "base", FEATURE_RANKS: "ranks", MARKET_REGIMES: "regimes"}
         for name in names:
             select.append(f"{aliases[relations[name]]}.{_quote(name)}")
         needed = {relations[name] for name in names}
-        if RANKS in needed:
-            joins.append(
-                f"left join {RANKS} as ranks on base.ticker = ranks.ticker and base.trade_date = ranks.trade_date"
-            )
-        if REGIMES in needed:
-            joins.append(f"left join {REGIMES} as regimes on base.trade_date = regimes.trade_date")
+        if FEATURE_RANKS in needed:
+            on = "base.ticker = ranks.ticker and base.trade_date = ranks.trade_date"
+            joins.append(f"left join {FEATURE_RANKS} as ranks on {on}")
+        if MARKET_REGIMES in needed:
+            joins.append(f"left join {MARKET_REGIMES} as regimes on base.trade_date = regimes.trade_date")
         return f"select {', '.join(select)} from {self._features} as base {' '.join(joins)}"
 
 

@@ -42,11 +42,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ml.data import MART_RELATION
 from ml.drift import DriftDetector
 from ml.errors import MLError
-from store import relation_exists
+from store import insert_rows, relation_exists
+from store.marts import TRAINING_EXAMPLES
 from store.retrieval import FeatureStore
+from store.tables import ML_DRIFT_CHECKS, ML_DRIFT_THRESHOLDS
 
 #: Trade dates in the recent window.
 WINDOW_DAYS = 30
@@ -140,7 +141,7 @@ def training_thresholds(
             return stored
     columns = ", ".join(f'"{name}"' for name in features)
     rows = connection.sql(
-        f"select trade_date, {columns} from {MART_RELATION} where trade_date between ? and ? order by trade_date",
+        f"select trade_date, {columns} from {TRAINING_EXAMPLES} where trade_date between ? and ? order by trade_date",
         params=[train_first, train_last],
     ).df()
     detector = drift_detector(connection, model_id)
@@ -166,12 +167,24 @@ def training_thresholds(
 
 def record_thresholds(connection: duckdb.DuckDBPyConnection, model_id: str, thresholds: pd.DataFrame) -> None:
     """Store the model's thresholds once (a later call leaves them as they are)."""
-    connection.executemany(
-        "insert into ml.drift_thresholds values (?, ?, ?, ?, ?) on conflict do nothing",
-        [
-            [model_id, row.feature, int(row.training_blocks), float(row.training_max_psi), float(row.threshold)]
+    stored = connection.execute(
+        f"select feature from {ML_DRIFT_THRESHOLDS.qualified} where model_id = ?", [model_id]
+    ).fetchall()
+    known = {row[0] for row in stored}
+    insert_rows(
+        connection,
+        ML_DRIFT_THRESHOLDS,
+        (
+            {
+                "model_id": model_id,
+                "feature": row.feature,
+                "training_blocks": int(row.training_blocks),
+                "training_max_psi": float(row.training_max_psi),
+                "threshold": float(row.threshold),
+            }
             for row in thresholds.itertuples()
-        ],
+            if row.feature not in known
+        ),
     )
 
 
@@ -230,21 +243,22 @@ def check_drift(
 
 def record_drift(connection: duckdb.DuckDBPyConnection, model_id: str, check: DriftCheck) -> None:
     """Store the check: one `ml.drift_checks` row per feature (statistic, threshold, verdict)."""
-    connection.executemany(
-        "insert into ml.drift_checks values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                model_id,
-                check.day,
-                row.feature,
-                check.window_first,
-                int(row.rows),
-                None if pd.isna(row.psi) else float(row.psi),
-                None if pd.isna(row.ks_d) else float(row.ks_d),
-                float(row.threshold),
-                bool(row.drifted),
-                check.triggered,
-            ]
+    insert_rows(
+        connection,
+        ML_DRIFT_CHECKS,
+        (
+            {
+                "model_id": model_id,
+                "as_of_date": check.day,
+                "feature": row.feature,
+                "window_first_date": check.window_first,
+                "rows": int(row.rows),
+                "psi": None if pd.isna(row.psi) else float(row.psi),
+                "ks_d": None if pd.isna(row.ks_d) else float(row.ks_d),
+                "threshold": float(row.threshold),
+                "drifted": bool(row.drifted),
+                "triggered": check.triggered,
+            }
             for row in check.features.itertuples()
-        ],
+        ),
     )

@@ -22,8 +22,8 @@ import duckdb
 from ml.daily.calendar import expected_trading_day, trading_day_on_or_before
 from ml.errors import MLError
 from store import relation_exists
+from store.marts import FEATURES
 
-FEATURES = "marts.fct_features"
 PRICES = "raw.prices"
 RUNS = "raw.ingest_runs"
 

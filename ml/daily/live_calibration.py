@@ -24,6 +24,8 @@ import json
 import duckdb
 
 from ml.calibration import ProbabilityCalibrator
+from store import insert_row
+from store.tables import ML_LIVE_CALIBRATION
 
 #: Outcomes the live window keeps (about 53 days of a 379-stock universe, 129 of a 155-stock one).
 LIVE_WINDOW = 20_000
@@ -89,17 +91,18 @@ def save_live_calibrator(
     state = calibrator.to_dict()
     window_rows, pending_rows = len(state.pop("observations")), len(state.pop("pending"))
     state["observations"], state["pending"] = [], []
-    connection.execute(
-        "insert into ml.live_calibration values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            model_id,
-            as_of,
-            calibrator.method_,
-            window_rows,
-            pending_rows,
-            state["n_resolved"],
-            state["automatic_fits"],
-            refitted,
-            json.dumps(state, allow_nan=False),
-        ],
+    insert_row(
+        connection,
+        ML_LIVE_CALIBRATION,
+        {
+            "model_id": model_id,
+            "as_of_date": as_of,
+            "method": calibrator.method_,
+            "window_rows": window_rows,
+            "pending_rows": pending_rows,
+            "resolved_total": state["n_resolved"],
+            "automatic_fits": state["automatic_fits"],
+            "refitted": refitted,
+            "state": json.dumps(state, allow_nan=False),
+        },
     )

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ml.data import FORWARD_RETURN, LabelSpec
-
-LABELS_RELATION = "marts.fct_labels"
+from store.marts import LABEL_DEFINITIONS, LABELS
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def resolve_outcomes(
         update ml.predictions as p
         set outcome = l.{label.column}, outcome_return = l.{FORWARD_RETURN},
             label_known_date = l.{label.known_date_column}, resolved_on = ?
-        from {LABELS_RELATION} as l
+        from {LABELS} as l
         where p.model_id = ? and p.resolved_on is null and p.voided_on is null and p.trade_date < ?
             and l.ticker = p.ticker and l.trade_date = p.trade_date
             and l.{label.column} is not null and l.{label.known_date_column} <= ?
@@ -65,7 +64,7 @@ def void_outcomes(connection: duckdb.DuckDBPyConnection, model_id: str, label: L
     """Mark `voided_on = day` on every prediction of `model_id` still waiting whose outcome can never be known
     by `day` (module docstring; call after `resolve_outcomes`); return their observation ids."""
     rows = connection.execute(
-        "select max_calendar_days from marts.dim_labels where label_name = ?", [label.column]
+        f"select max_calendar_days from {LABEL_DEFINITIONS} where label_name = ?", [label.column]
     ).fetchall()
     longest = int(rows[0][0]) + 1
     connection.execute(
@@ -76,7 +75,7 @@ def void_outcomes(connection: duckdb.DuckDBPyConnection, model_id: str, label: L
             and (
                 date_diff('day', p.trade_date, ?) > ?
                 or exists (
-                    select 1 from {LABELS_RELATION} as l
+                    select 1 from {LABELS} as l
                     where l.ticker = p.ticker and l.trade_date = p.trade_date
                         and l.{label.column} is null and l.{label.known_date_column} <= ?
                 )

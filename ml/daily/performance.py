@@ -17,11 +17,25 @@ import numpy as np
 import pandas as pd
 
 from ml.metrics import evaluate
+from store import insert_row
+from store.tables import ML_LIVE_PERFORMANCE
 
 #: Trade dates of resolved predictions the rolling window holds (about three months).
 WINDOW_DAYS = 60
 #: A day's top decile: the ranks up to ceil(names / 10).
 TOP_FRACTION = 0.1
+#: The live metrics stored per (model, day) in `ml.live_performance`.
+PERFORMANCE_METRICS = (
+    "base_rate",
+    "auc",
+    "auc_se",
+    "rank_ic",
+    "rank_ic_t",
+    "top_decile_hit_rate",
+    "top_decile_rows",
+    "ece",
+    "log_loss",
+)
 
 
 def resolved_metrics(frame: pd.DataFrame, horizon: int) -> dict[str, float | None]:
@@ -76,24 +90,17 @@ def record_live_performance(
     metrics = resolved_metrics(frame, horizon)
     dates = frame["trade_date"]
     metrics["dates"] = int(dates.nunique())
-    connection.execute(
-        "insert into ml.live_performance values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            model_id,
-            day,
-            int(dates.nunique()),
-            dates.min(),
-            dates.max(),
-            len(frame),
-            metrics["base_rate"],
-            metrics["auc"],
-            metrics["auc_se"],
-            metrics["rank_ic"],
-            metrics["rank_ic_t"],
-            metrics["top_decile_hit_rate"],
-            metrics["top_decile_rows"],
-            metrics["ece"],
-            metrics["log_loss"],
-        ],
+    insert_row(
+        connection,
+        ML_LIVE_PERFORMANCE,
+        {
+            "model_id": model_id,
+            "as_of_date": day,
+            "window_days": int(dates.nunique()),
+            "first_trade_date": dates.min(),
+            "last_trade_date": dates.max(),
+            "rows": len(frame),
+            **{name: metrics[name] for name in PERFORMANCE_METRICS},
+        },
     )
     return metrics

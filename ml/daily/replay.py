@@ -34,15 +34,11 @@ from ml.errors import MLError
 from ml.registry import StatusChange, champion_id, record_status
 from ml.training import train_model
 from store import connect, create_tables, transaction
+from store.marts import FEATURES
+from store.tables import ML_MODEL_STATUS, day_tables
 
-DAILY_TABLES = (
-    "ml.predictions",
-    "ml.live_calibration",
-    "ml.live_performance",
-    "ml.drift_checks",
-    "ml.daily_runs",
-    "ml.model_status",
-)
+#: What a replay starts without: every day's rows of the daily routine, and the models' statuses.
+DAILY_TABLES = (*day_tables(), ML_MODEL_STATUS)
 
 
 @dataclass
@@ -94,7 +90,7 @@ def copy_store(source: Path, target: Path) -> None:
 def replay_days(connection: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[dt.date]:
     """The feature mart's trade dates from `start` to `end`."""
     rows = connection.execute(
-        "select distinct trade_date from marts.fct_features where trade_date between ? and ? order by 1", [start, end]
+        f"select distinct trade_date from {FEATURES} where trade_date between ? and ? order by 1", [start, end]
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -117,7 +113,7 @@ def replay(
     with transaction(connection):
         first = champion_id(connection)
         for table in DAILY_TABLES:
-            connection.execute(f"drop table if exists {table}")
+            connection.execute(f"drop table if exists {table.qualified}")
         create_tables(connection, "ml")
         if first is not None:
             change = StatusChange("champion", days[0], "replay", "the champion of the store this replay copied")

@@ -58,7 +58,8 @@ from ml.registry import (
     models_with_status,
     trained_model_from_row,
 )
-from store import create_tables, transaction
+from store import create_tables, insert_frame, insert_row, transaction
+from store.tables import ML_DAILY_RUNS, ML_PREDICTIONS, day_tables
 
 
 @dataclass
@@ -144,21 +145,19 @@ class ModelCache:
 
 def last_run_day(connection: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The latest day a daily run scored (None before the first)."""
-    return connection.execute("select max(run_date) from ml.daily_runs").fetchall()[0][0]
+    return connection.execute(f"select max(run_date) from {ML_DAILY_RUNS.qualified}").fetchall()[0][0]
 
 
 def _forget_day(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
     """Undo what an earlier run of `day` wrote (step 1 of the module docstring)."""
-    connection.execute("delete from ml.predictions where trade_date = ?", [day])
+    for table in day_tables():
+        connection.execute(f"delete from {table.qualified} where {table.day_column} = ?", [day])
     connection.execute(
         "update ml.predictions set outcome = null, outcome_return = null, label_known_date = null, "
         "resolved_on = null where resolved_on = ?",
         [day],
     )
     connection.execute("update ml.predictions set voided_on = null where voided_on = ?", [day])
-    for table in ("ml.live_calibration", "ml.live_performance", "ml.drift_checks"):
-        connection.execute(f"delete from {table} where as_of_date = ?", [day])
-    connection.execute("delete from ml.daily_runs where run_date = ?", [day])
     trained = connection.execute(
         "select model_id from ml.model_status where effective_date = ? and source = 'daily' and status = 'challenger'",
         [day],
@@ -270,25 +269,25 @@ def run_day(
             trained_id = train_challenger(connection, champion.model_id, day, reason, report=report).model_id
         seconds = time.perf_counter() - started
         method = calibrator.method_
-        connection.execute(
-            "insert into ml.daily_runs (run_date, model_id, mode, started_at, finished_at, scored, resolved, "
-            "calibration_method, drifted_share, drift_triggered, seconds, retrain_mode, retrain_reason, "
-            "trained_model_id) values (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                day,
-                champion.model_id,
-                mode,
-                started_at,
-                len(scores),
-                resolved,
-                method,
-                drift.drifted_share,
-                drift.triggered,
-                seconds,
-                retrain,
-                reason,
-                trained_id,
-            ],
+        insert_row(
+            connection,
+            ML_DAILY_RUNS,
+            {
+                "run_date": day,
+                "model_id": champion.model_id,
+                "mode": mode,
+                "started_at": started_at,
+                "finished_at": dt.datetime.now(),
+                "scored": len(scores),
+                "resolved": resolved,
+                "calibration_method": method,
+                "drifted_share": drift.drifted_share,
+                "drift_triggered": drift.triggered,
+                "seconds": seconds,
+                "retrain_mode": retrain,
+                "retrain_reason": reason,
+                "trained_model_id": trained_id,
+            },
         )
     best = scores.nsmallest(5, "rank_in_day")
     return DayResult(
@@ -335,12 +334,7 @@ def _insert_predictions(connection: duckdb.DuckDBPyConnection, model_id: str, da
             "rank_in_day": pa.array(scores["rank_in_day"].to_numpy(), pa.int32()),
             "names_in_day": pa.array(scores["names_in_day"].to_numpy(), pa.int32()),
             "observation_id": pa.array(scores["observation_id"].to_numpy(), pa.int64()),
+            "scored_at": pa.array([dt.datetime.now()] * rows, pa.timestamp("us")),
         }
     )
-    connection.register("_daily_scores", table)
-    try:
-        connection.execute(
-            "insert into ml.predictions select *, now(), null, null, null, null, null from _daily_scores"
-        )
-    finally:
-        connection.unregister("_daily_scores")
+    insert_frame(connection, ML_PREDICTIONS, table)

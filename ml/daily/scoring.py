@@ -22,12 +22,13 @@ from ml.calibration import ProbabilityCalibrator
 from ml.data import REGIME
 from ml.errors import MLError
 from ml.registry import TrainedModel
+from store.marts import FEATURES_VERSION_PREFIX
 from store.retrieval import FeatureStore
 
 
 def mart_version_number(mart_version: str) -> int | None:
     """The N of a model's `fct_features_vN` (None when it names no version)."""
-    match = re.fullmatch(r"fct_features_v(\d+)", mart_version)
+    match = re.fullmatch(rf"{FEATURES_VERSION_PREFIX}(\d+)", mart_version)
     return int(match.group(1)) if match else None
 
 

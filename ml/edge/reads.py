@@ -7,10 +7,7 @@ import duckdb
 import pandas as pd
 
 from store import require_relation
-
-SIGNAL_EDGE = "marts.fct_signal_edge"
-SIGNAL_EDGE_BY_TICKER = "marts.fct_signal_edge_by_ticker"
-FEATURES = "marts.fct_features"
+from store.marts import FEATURES, SIGNAL_EDGE, SIGNAL_EDGE_BY_TICKER
 
 
 def read_signal_edge(connection: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,5 +1,5 @@
 """The store layer: opening the database, its typed errors (locked, missing, corrupt, not DuckDB, read-only),
-transactions, and the DDL of every Python-owned table."""
+transactions, and creating every Python-owned table (their declarations: test_tables.py)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from store import (
     transaction,
 )
 from store.connection import open_error
-from store.tables import DDL
+from store.tables import TABLES
 
 
 def test_the_path_comes_from_the_argument_then_the_environment_then_the_default(monkeypatch, tmp_path):
@@ -226,7 +226,7 @@ def test_ctrl_c_is_recognised_whether_python_or_duckdb_saw_it():
 def test_create_tables_is_idempotent_and_creates_every_python_owned_table(tmp_path):
     with connect(tmp_path / "store.duckdb") as connection:
         for _ in range(2):
-            for schema in DDL:
+            for schema in TABLES:
                 create_tables(connection, schema)
         tables = {
             f"{schema}.{name}"
