@@ -42,7 +42,9 @@ def run_command(
     argv: Sequence[str] | None = None,
     *,
     user_errors: tuple[type[BaseException], ...] = (),
-    interrupted: str = "nothing was written: the database is as it was before this command.",
+    interrupted: str | Callable[[argparse.Namespace], str] = (
+        "nothing was written: the database is as it was before this command."
+    ),
     terminal: Terminal | None = None,
 ) -> int:
     """Run `handler(args, terminal)` under the convention of the module docstring and return the exit status.
@@ -53,7 +55,9 @@ def run_command(
         argv: the arguments (default: sys.argv[1:]).
         user_errors: the packages' typed error bases whose messages are shown as one line (exit 1);
             `store.StoreError` is always one of them.
-        interrupted: what Ctrl-C left behind, said after 'interrupted: '.
+        interrupted: what Ctrl-C left behind, said after 'interrupted: ': a sentence, or a function of the
+            arguments that finds out (called after the handler has returned, its connection closed), for a
+            command whose Ctrl-C may land after its write committed.
         terminal: where output goes (default: a new `Terminal`).
     """
     terminal = terminal or Terminal()
@@ -67,7 +71,7 @@ def run_command(
             status = handler(args, terminal)
     except BaseException as error:
         if ctrl_c.is_set() or is_interrupt(error):
-            terminal.error(f"interrupted: {interrupted}")
+            terminal.error(f"interrupted: {interrupted if isinstance(interrupted, str) else interrupted(args)}")
             return EXIT_INTERRUPTED
         if isinstance(error, UsageError):
             terminal.error(f"error: {error} (see {parser.prog} --help)")

@@ -21,11 +21,13 @@ from cli.arguments import (
 from ingest import jobs
 from ingest.console import print_summary
 from ingest.errors import IngestError
+from ingest.load import latest_run_of_this_process
 from ingest.sources.synthetic import REGIMES
 from ingest.universe import LISTS
-from store import connect, database_path, relation_exists
+from store import StoreError, connect, database_path, relation_exists
 from store.parquet import DEFAULT_PARQUET_DIR, PARQUET_ENV_VAR, export_raw, parquet_directory
 
+#: What Ctrl-C left when the run's load had not committed (`interrupted` reads which it was from the run log).
 INTERRUPTED = "nothing from this run was loaded (its transaction was rolled back); the next run records it."
 
 
@@ -208,6 +210,28 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
     return 0
 
 
+def interrupted(args: argparse.Namespace) -> str:
+    """What a Ctrl-C left behind, from this process's run in `raw.ingest_runs`: a load commits its rows and its
+    'success' together, so a Ctrl-C that lands after the commit (while the summary is printed, say) left the
+    whole run loaded, and one that lands before left nothing."""
+    if args.command in ("runs", "export"):
+        return "nothing was written to the database."
+    try:
+        connection = connect(database_path(args.db), read_only=True)
+    except StoreError as error:
+        return f"could not read the run log to say what was loaded ({error}); `python -m ingest runs` shows it."
+    try:
+        run = latest_run_of_this_process(connection)
+    finally:
+        connection.close()
+    if run is None or run.status != "success":
+        return INTERRUPTED
+    return (
+        f"the load had already committed: run {run.run_id} loaded {run.rows_loaded or 0:,} rows "
+        f"({run.rows_rejected or 0:,} rejected), as `python -m ingest runs` shows; nothing was undone."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m ingest ARGS`: returns the exit status (see `cli.run`)."""
-    return run_command(build_parser(), run, argv, user_errors=(IngestError,), interrupted=INTERRUPTED)
+    return run_command(build_parser(), run, argv, user_errors=(IngestError,), interrupted=interrupted)

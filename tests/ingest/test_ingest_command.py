@@ -120,3 +120,91 @@ def test_ctrl_c_exits_130_with_one_line_and_leaves_the_database_as_it_was(db_pat
     with duckdb.connect(str(db_path), read_only=True) as connection:
         statuses = connection.execute("select status from raw.ingest_runs order by started_at").fetchall()
     assert statuses == [("success",), ("interrupted",)]
+
+
+class _CommitThenInterrupt:
+    """A connection whose COMMIT is followed (or preceded) by a Ctrl-C: the signal landing during the commit,
+    after DuckDB finished it or before it began. Everything else goes to the real connection."""
+
+    def __init__(self, connection, after: bool):
+        self._connection, self._after, self._commits = connection, after, 0
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def execute(self, sql, *args):
+        if sql.strip().lower() != "commit":
+            return self._connection.execute(sql, *args)
+        self._commits += 1
+        if self._commits == 1:  # the run's 'running' row commits on its own first; the load is the second commit
+            return self._connection.execute(sql, *args)
+        if self._after:
+            self._connection.execute(sql, *args)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("where", "committed"),
+    [
+        ("validating prices", False),
+        ("writing to the store", False),
+        ("upserting prices", False),
+        ("upserting insider_trades", False),
+        ("before the commit", False),
+        ("after the commit", True),
+        ("printing the summary", True),
+    ],
+)
+def test_a_ctrl_c_at_any_point_of_the_write_says_what_it_left(db_path, tmp_path, monkeypatch, capsys, where, committed):
+    """Interrupted at every point of the write, the commit included: the rows and the run's status commit
+    together, and the one line says whether this run's rows were loaded (the issue: a Ctrl-C just after the
+    commit said nothing was loaded while every row was)."""
+    import ingest.cli
+    from cli.console import Terminal
+
+    run_job(jobs.ingest_synthetic, db_path, seed=1, years=1, n_tickers=5)
+    before = snapshot(db_path)
+    if where in ("before the commit", "after the commit"):
+        real_connect = ingest.cli.connect
+
+        def connect(path, read_only=False):
+            connection = real_connect(path, read_only=read_only)
+            return connection if read_only else _CommitThenInterrupt(connection, after=where.startswith("after"))
+
+        monkeypatch.setattr(ingest.cli, "connect", connect)
+    elif where == "printing the summary":
+
+        def interrupted_summary(*_args):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(ingest.cli, "print_summary", interrupted_summary)
+    else:
+        say = Terminal.say
+
+        def say_then_interrupt(self, message):
+            say(self, message)
+            if message.startswith(where):
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(Terminal, "say", say_then_interrupt)
+
+    arguments = ["synthetic", "--seed", "2", "--years", "1", "--n-tickers", "8", "--db", str(db_path)]
+    assert ingest.cli.main(arguments) == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        runs = connection.execute("select run_id, status, rows_loaded from raw.ingest_runs order by started_at")
+        runs = runs.fetchall()
+    assert len(runs) == 2
+    run_id, status, loaded = runs[-1]
+    if committed:
+        assert status == "success" and loaded > 0
+        assert snapshot(db_path) != before
+        assert last == (
+            f"interrupted: the load had already committed: run {run_id} loaded {loaded:,} rows (0 rejected), as "
+            "`python -m ingest runs` shows; nothing was undone."
+        )
+    else:
+        assert status == "interrupted"
+        assert snapshot(db_path) == before
+        assert last.startswith("interrupted: nothing from this run was loaded (its transaction was rolled back)")
