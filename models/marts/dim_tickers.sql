@@ -1,16 +1,8 @@
--- One row per ticker: the universe seeds (master watchlist, Alpha 76, cross-asset series) merged,
--- plus any ticker that has prices but is on no list (in_universe = false), with price coverage.
--- Where a ticker is on both lists the master watchlist's descriptive columns win.
-with master as (
-    select * from {{ ref('universe_master') }}
-),
-
-alpha as (
-    select * from {{ ref('universe_alpha76') }}
-),
-
-cross_asset as (
-    select * from {{ ref('cross_asset_series') }}
+-- One row per ticker: the universe (int_tickers__universe: the master watchlist, Alpha 76 and the
+-- cross-asset series), plus any ticker that has prices but is on no list (in_universe = false), with
+-- price coverage.
+with universe as (
+    select * from {{ ref('int_tickers__universe') }}
 ),
 
 prices as (
@@ -28,11 +20,7 @@ coverage as (
 ),
 
 listed as (
-    select ticker from master
-    union
-    select ticker from alpha
-    union
-    select ticker from cross_asset
+    select ticker from universe
     union
     select ticker from coverage
 ),
@@ -40,28 +28,26 @@ listed as (
 final as (
     select
         listed.ticker,
-        coalesce(master.name, alpha.name, cross_asset.name) as name,
-        coalesce(master.asset_class, alpha.asset_class, cross_asset.asset_class) as asset_class,
-        coalesce(master.sector, alpha.sector) as sector,
-        coalesce(master.sector_etf, alpha.sector_etf) as sector_etf,
-        coalesce(master.theme, alpha.theme) as theme,
-        alpha.theme as alpha76_theme,
-        master.category as watchlist_category,
-        cross_asset.role as cross_asset_role,
-        master.ticker is not null as in_master,
-        alpha.ticker is not null as in_alpha76,
-        coalesce(master.ticker, alpha.ticker, cross_asset.ticker) is not null as in_universe,
-        coalesce(master.is_portfolio, false) as is_portfolio,
-        coalesce(master.is_recently_sold, false) as is_recently_sold,
-        coalesce(alpha.is_ark_held, false) as is_ark_held,
-        coalesce(alpha.has_near_term_catalyst, false) as has_near_term_catalyst,
+        universe.name,
+        universe.asset_class,
+        universe.sector,
+        universe.sector_etf,
+        universe.theme,
+        universe.alpha76_theme,
+        universe.watchlist_category,
+        universe.cross_asset_role,
+        coalesce(universe.in_master, false) as in_master,
+        coalesce(universe.in_alpha76, false) as in_alpha76,
+        universe.ticker is not null as in_universe,
+        coalesce(universe.is_portfolio, false) as is_portfolio,
+        coalesce(universe.is_recently_sold, false) as is_recently_sold,
+        coalesce(universe.is_ark_held, false) as is_ark_held,
+        coalesce(universe.has_near_term_catalyst, false) as has_near_term_catalyst,
         coverage.first_trade_date,
         coverage.last_trade_date,
         coalesce(coverage.trading_days, 0) as trading_days
     from listed
-    left join master on listed.ticker = master.ticker
-    left join alpha on listed.ticker = alpha.ticker
-    left join cross_asset on listed.ticker = cross_asset.ticker
+    left join universe on listed.ticker = universe.ticker
     left join coverage on listed.ticker = coverage.ticker
 )
 

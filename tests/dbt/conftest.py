@@ -1,14 +1,16 @@
-"""The synthetic store truncated at a date and rebuilt, for the point-in-time tests; the stores it derives from
-(`synthetic_store`, `real_store`) are in tests/conftest.py. Tests only read them."""
+"""The project's manifest (a real `dbt parse`), and the synthetic store truncated at a date and rebuilt for the
+point-in-time tests; the stores it derives from (`synthetic_store`, `real_store`) are in tests/conftest.py. Tests
+only read them."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import TRUNCATION_CUTOFF, dbt_build, shared_folder
+from helpers import TRUNCATION_CUTOFF, dbt_build, run_dbt, shared_folder
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +28,15 @@ def truncated_store(synthetic_store, tmp_path_factory) -> Path:
         assert result.returncode == 0, result.stdout[-4000:]
 
     return shared_folder(tmp_path_factory, "truncated_store", build) / "store.duckdb"
+
+
+@pytest.fixture(scope="session")
+def manifest(tmp_path_factory) -> dict:
+    """dbt's manifest of the project (`dbt parse`): every node, its columns, docs and dependencies."""
+
+    def parse(folder: Path) -> None:
+        result = run_dbt(folder / "scratch.duckdb", folder, "parse")
+        assert result.returncode == 0, result.stdout[-4000:]
+
+    folder = shared_folder(tmp_path_factory, "manifest", parse)
+    return json.loads((folder / "target" / "manifest.json").read_text())

@@ -4,6 +4,7 @@ synthetic and real stores of tests/conftest.py, whose builds printed `dbt_build.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pytest
@@ -22,6 +23,19 @@ def query(db_path, sql: str):
 def test_dbt_build_passes_on_the_synthetic_market(synthetic_store):
     printed = (synthetic_store.parent / "dbt_build.log").read_text()
     assert "ERROR=0" in printed and "PASS=" in printed
+    # Every kind of node ran, the dbt unit tests included (the other stores' builds leave them out).
+    results = json.loads((synthetic_store.parent / "target" / "run_results.json").read_text())["results"]
+    statuses: dict[str, set[str]] = {}
+    for result in results:
+        statuses.setdefault(result["unique_id"].split(".")[0], set()).add(result["status"])
+    assert statuses == {
+        "model": {"success"},
+        "seed": {"success"},
+        "operation": {"success"},
+        "test": {"pass"},
+        "unit_test": {"pass"},
+    }
+    assert sum(result["unique_id"].startswith("unit_test.") for result in results) == 10
 
 
 def test_staging_prices_are_split_and_dividend_adjusted(synthetic_store):

@@ -7,13 +7,12 @@ whose SQL defines the name, and no macro call makes up a feature name from a pre
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, defaultdict
 
 import pytest
 import yaml
-from helpers import PROJECT_DIR, run_dbt
+from helpers import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +22,6 @@ KEYS = {"ticker", "trade_date"}
 FAMILY_SIZES = {"technical": 20, "volume_flow": 5, "microstructure": 10, "sentiment": 7, "cross_asset": 15, "events": 3}
 # Marts carry features on; they never compute one.
 PASS_THROUGH = {"fct_features", "fct_training_examples"}
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
-    folder = tmp_path_factory.mktemp("feature_docs")
-    result = run_dbt(folder / "scratch.duckdb", folder, "parse")
-    assert result.returncode == 0, result.stdout[-4000:]
-    return json.loads((folder / "target" / "manifest.json").read_text())
 
 
 @pytest.fixture(scope="module")

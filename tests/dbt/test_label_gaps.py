@@ -79,7 +79,7 @@ def test_the_signal_edge_skips_windows_across_the_gap(stores):
     _, gapped, ticker = stores
     void = spanning_the_gap(gapped, ticker)
     observed = read(
-        gapped, "select distinct trade_date from intermediate.int_signal_edge__observations where ticker = ?", ticker
+        gapped, "select distinct trade_date from marts.fct_signal_edge_observations where ticker = ?", ticker
     )
     observed = set(pd.to_datetime(observed["trade_date"]).dt.date)
     assert observed and not observed & void
@@ -88,7 +88,7 @@ def test_the_signal_edge_skips_windows_across_the_gap(stores):
         """
         select count(*) as n, count(labels.fwd_ret_5d) as labelled,
             max(abs(observations.fwd_ret - labels.fwd_ret_5d)) as worst
-        from intermediate.int_signal_edge__observations as observations
+        from marts.fct_signal_edge_observations as observations
         inner join marts.fct_labels as labels using (ticker, trade_date)
         """,
     )

@@ -65,7 +65,7 @@ def test_one_var_moves_the_labels_dim_labels_and_the_signal_edge_together(synthe
         "fct_labels",
         "fct_training_examples",
         "dim_labels",
-        "int_signal_edge__observations+",
+        "fct_signal_edge_observations+",
     ]
     result = run_dbt(
         db_path, tmp_path, "build", "--full-refresh", "-s", *selection, "--vars", "{label_horizon_days: 3}"
@@ -79,7 +79,7 @@ def test_one_var_moves_the_labels_dim_labels_and_the_signal_edge_together(synthe
         db_path,
         """
         select count(*) as n, max(abs(observations.fwd_ret - labels.fwd_ret_5d)) as worst
-        from intermediate.int_signal_edge__observations as observations
+        from marts.fct_signal_edge_observations as observations
         inner join marts.fct_labels as labels using (ticker, trade_date)
         """,
     )

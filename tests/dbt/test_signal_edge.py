@@ -84,7 +84,7 @@ def long_run_t(x: np.ndarray, y: np.ndarray, times: np.ndarray, lags: int) -> tu
 
 
 def test_the_marts_match_an_independent_numpy_computation(synthetic_store):
-    observations = read(synthetic_store, "select * from intermediate.int_signal_edge__observations order by trade_date")
+    observations = read(synthetic_store, "select * from marts.fct_signal_edge_observations order by trade_date")
     by_ticker = read(synthetic_store, "select * from marts.fct_signal_edge_by_ticker").set_index(
         ["score_name", "ticker"]
     )
@@ -118,7 +118,7 @@ def test_the_fwd_return_at_horizon_5_is_the_label(synthetic_store):
         synthetic_store,
         """
         select count(*) as n, max(abs(o.fwd_ret - l.fwd_ret_5d)) as worst
-        from intermediate.int_signal_edge__observations as o
+        from marts.fct_signal_edge_observations as o
         inner join marts.fct_labels as l using (ticker, trade_date)
         """,
     )
@@ -137,7 +137,7 @@ def store_copy(synthetic_store, tmp_path_factory):
 def test_scores_threshold_and_horizon_are_vars(store_copy):
     db_path, folder = store_copy
     variables = "{signal_edge_scores: [rsi_14, ifi_score], signal_edge_threshold: 80, signal_edge_horizon: 10}"
-    result = run_dbt(db_path, folder, "build", "-s", "int_signal_edge__observations+", "--vars", variables)
+    result = run_dbt(db_path, folder, "build", "-s", "fct_signal_edge_observations+", "--vars", variables)
     assert result.returncode == 0, result.stdout[-4000:]
     pooled = read(db_path, "select * from marts.fct_signal_edge order by score_name").set_index("score_name")
     assert list(pooled.index) == ["ifi_score", "rsi_14"]
@@ -161,7 +161,7 @@ def test_scores_threshold_and_horizon_are_vars(store_copy):
 def test_a_bad_horizon_is_one_clear_compile_error(store_copy):
     db_path, folder = store_copy
     result = run_dbt(
-        db_path, folder, "build", "-s", "int_signal_edge__observations", "--vars", "{signal_edge_horizon: 0}"
+        db_path, folder, "build", "-s", "fct_signal_edge_observations", "--vars", "{signal_edge_horizon: 0}"
     )
     assert result.returncode != 0
     assert "var signal_edge_horizon must be a whole number of days >= 1" in result.stdout

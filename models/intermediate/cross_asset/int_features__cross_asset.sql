@@ -17,7 +17,7 @@ with prices as (
 ),
 
 tickers as (
-    select * from {{ ref('dim_tickers') }}
+    select * from {{ ref('int_tickers__universe') }}
 ),
 
 market as (

@@ -11,7 +11,7 @@ with prices as (
 ),
 
 tickers as (
-    select * from {{ ref('dim_tickers') }}
+    select * from {{ ref('int_tickers__universe') }}
 ),
 
 -- Which series feed the features: the cross-asset roles of the universe seed (^VIX volatility, ^TNX

@@ -5,7 +5,7 @@
 {%- set horizon = signal_edge_horizon() %}
 
 with pooled as (
-    {{ signal_edge(ref('int_signal_edge__observations'), ['score_name'], horizon - 1) }}
+    {{ signal_edge(ref('fct_signal_edge_observations'), ['score_name'], horizon - 1) }}
 ),
 
 by_ticker as (

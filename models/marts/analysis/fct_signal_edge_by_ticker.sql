@@ -4,7 +4,7 @@
 {%- set horizon = signal_edge_horizon() %}
 
 with edges as (
-    {{ signal_edge(ref('int_signal_edge__observations'), ['score_name', 'ticker'], horizon - 1) }}
+    {{ signal_edge(ref('fct_signal_edge_observations'), ['score_name', 'ticker'], horizon - 1) }}
 ),
 
 final as (

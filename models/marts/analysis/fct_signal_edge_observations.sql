@@ -23,26 +23,9 @@ prices as (
     select * from {{ ref('int_prices__sequenced') }}
 ),
 
-ahead as (
-    select
-        ticker,
-        trade_date,
-        close,
-        lead(close, {{ horizon }}) over (partition by ticker order by ticker_row) as close_ahead,
-        lead(trade_date, {{ horizon }}) over (partition by ticker order by ticker_row) as date_ahead
-    from prices
-),
-
--- The labels' gap rule (macro forward_window_spans_gap): no forward return over a gap in the prices.
+-- The labels' forward return and gap rule (macro forward_returns), over the signal edge's horizon.
 forward as (
-    select
-        ticker,
-        trade_date,
-        case
-            when not {{ forward_window_spans_gap('trade_date', 'date_ahead', horizon) }}
-                then {{ safe_divide('close_ahead', 'close') }} - 1
-        end as fwd_ret
-    from ahead
+    {{ forward_returns('prices', horizon) }}
 ),
 
 scored as (

@@ -19,27 +19,17 @@ with prices as (
     select * from {{ ref('int_prices__sequenced') }}
 ),
 
-forward as (
-    select
-        ticker,
-        trade_date,
-        close,
-        lead(close, {{ horizon }}) over (partition by ticker order by ticker_row) as close_ahead,
-        lead(trade_date, {{ horizon }}) over (partition by ticker order by ticker_row) as label_known_date
-    from prices
-),
-
--- The gap rule: no label over a window that spans a gap in the ticker's prices.
+-- The forward return with the gap rule (macro forward_returns): no label over a window that spans a gap in
+-- the ticker's prices; label_known_date is row t+h's date either way.
 usable as (
     select
         ticker,
         trade_date,
         close,
-        case
-            when not {{ forward_window_spans_gap('trade_date', 'label_known_date', horizon) }} then close_ahead
-        end as close_ahead,
-        label_known_date
-    from forward
+        close_ahead,
+        fwd_ret,
+        date_ahead as label_known_date
+    from ({{ forward_returns('prices', horizon) }}) as forward
 ),
 
 -- The rows this build must write, from this mart's own state: every price row not yet here, and every
@@ -73,7 +63,7 @@ returns as (
     select
         ticker,
         trade_date,
-        {{ safe_divide('close_ahead', 'close') }} - 1 as fwd_ret_5d,
+        fwd_ret as fwd_ret_5d,
         case
             when close_ahead is null then null
             when close_ahead > close then 1
