@@ -22,7 +22,7 @@ import datetime as dt
 import importlib.metadata
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +47,7 @@ from ml.metrics import evaluate
 from ml.registry import ModelRecord, StatusChange, save_model
 from ml.selection import FeatureSelector
 from ml.splits import purged_splits
-from ml.tuning import candidate_name, choose_params
+from ml.tuning import CANDIDATE_PARAMS, candidate_name, choose_params
 from store.parquet import parquet_directory
 
 LIBRARIES = ("lightgbm", "scikit-learn", "scipy", "numpy", "pandas", "duckdb", "dbt-core")
@@ -125,6 +125,7 @@ def train_model(
     engine: str = LOCAL,
     scheduler: str | None = None,
     examples: str | Path | None = None,
+    candidates: Sequence[dict] = CANDIDATE_PARAMS,
     report: Reporter = _quiet,
 ) -> TrainSummary:
     """Run the whole pipeline (module docstring) on the store `connection` has open (read-write: the model is
@@ -134,7 +135,9 @@ def train_model(
     `scheduler`: where the boosters train ('local', or 'dask' on the Dask scheduler at that address; see
     `HierarchicalMetaLearner` and ml.dask_training); every other step runs here either way. With 'dask', the
     selected features of the examples are first written as Parquet to `examples` (default
-    `examples_directory()`), and the workers read the rows they train on from there."""
+    `examples_directory()`), and the workers read the rows they train on from there. `candidates`: the LightGBM
+    settings the walk-forward search compares (`ml.tuning.choose_params`); a single one is used as it is,
+    without a search."""
     started = time.perf_counter()
     report("reading marts.fct_training_examples" + (f" (labels known before {as_of})" if as_of else ""))
     data = load_training_examples(connection, label=label, known_before=as_of)
@@ -187,7 +190,11 @@ def train_model(
         scheduler=scheduler,
         examples=None if folder is None else str(folder),
     )
-    report("choosing LightGBM settings by walk-forward cross-validation of the learner on the training window")
+    report(
+        "choosing LightGBM settings by walk-forward cross-validation of the learner on the training window"
+        if len(candidates) > 1
+        else "using the one LightGBM setting given (no search)"
+    )
     search = choose_params(
         learner,
         x_train,
@@ -195,6 +202,7 @@ def train_model(
         frame["trade_date"].iloc[train],
         frame["label_known_date"].iloc[train],
         horizon=horizon,
+        candidates=candidates,
     )
     params, cv_scores = search.best, search.scores
 

@@ -67,7 +67,8 @@ def choose_params(
     candidates: Sequence[dict] = CANDIDATE_PARAMS,
     n_folds: int = 3,
 ) -> SearchResult:
-    """The candidate with the best mean walk-forward AUC (the first one on a tie), with every score.
+    """The candidate with the best mean walk-forward AUC (the first one on a tie), with every score. With one
+    candidate there is nothing to choose: it is returned as it is, with no score and no fold fitted.
 
     Parameters:
         learner: the configured learner (device, seed, regimes, stacker); it is cloned, never fitted here.
@@ -78,6 +79,8 @@ def choose_params(
         candidates: `lgbm_params` to compare (each replaces the learner's own `lgbm_params`).
         n_folds: walk-forward folds.
     """
+    if len(candidates) == 1:
+        return SearchResult(best=dict(candidates[0]), scores={})
     folds = walk_forward_folds(trade_dates, label_known_dates, embargo_days=horizon, n_folds=n_folds)
     labels = np.asarray(y)
     dates = pd.to_datetime(pd.Series(trade_dates)).reset_index(drop=True)

@@ -55,11 +55,11 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "test.duckdb"
 
 
-def build_store(folder: Path, ingest) -> None:
-    """`ingest(db_path)`, then `dbt build`, into `folder`/store.duckdb; what dbt printed is kept in
-    `folder`/dbt_build.log."""
+def build_store(folder: Path, ingest, unit_tests: bool = False) -> None:
+    """`ingest(db_path)`, then `dbt build` (with the dbt unit tests if `unit_tests`), into `folder`/store.duckdb;
+    what dbt printed is kept in `folder`/dbt_build.log."""
     ingest(folder / "store.duckdb")
-    result = dbt_build(folder / "store.duckdb", folder)
+    result = dbt_build(folder / "store.duckdb", folder, unit_tests=unit_tests)
     (folder / "dbt_build.log").write_text(result.stdout)
     assert result.returncode == 0, result.stdout[-4000:]
 
@@ -71,9 +71,10 @@ def synthetic_store(tmp_path_factory) -> Path:
     def ingest(db_path: Path) -> None:
         run_job(jobs.ingest_synthetic, db_path, seed=7, years=3, n_tickers=30, end=SYNTHETIC_END)
 
-    return (
-        shared_folder(tmp_path_factory, "synthetic_store", lambda folder: build_store(folder, ingest)) / "store.duckdb"
-    )
+    def build(folder: Path) -> None:
+        build_store(folder, ingest, unit_tests=True)  # the one store whose build runs the dbt unit tests
+
+    return shared_folder(tmp_path_factory, "synthetic_store", build) / "store.duckdb"
 
 
 @pytest.fixture(scope="session")

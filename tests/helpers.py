@@ -188,9 +188,16 @@ def run_dbt(
     )
 
 
-def dbt_build(db_path: Path, folder: Path, *extra: str, absolute: bool = False) -> subprocess.CompletedProcess:
-    """`dbt build` of the project against `db_path`, with target/ and logs/ kept under `folder`."""
-    return run_dbt(db_path, folder, "build", *extra, absolute=absolute)
+def dbt_build(
+    db_path: Path, folder: Path, *extra: str, absolute: bool = False, unit_tests: bool = False
+) -> subprocess.CompletedProcess:
+    """`dbt build` of the project against `db_path`, with target/ and logs/ kept under `folder`.
+
+    Without the dbt unit tests unless `unit_tests`: they check each model's SQL on hand-made rows, whatever the
+    store holds, so they run once, in the shared synthetic store's build (and in the Spark build), rather than in
+    every build a test makes (a quarter of a small store's build)."""
+    skip = () if unit_tests else ("--exclude-resource-type", "unit_test")
+    return run_dbt(db_path, folder, "build", *extra, *skip, absolute=absolute)
 
 
 def compile_inline(sql: str, folder: Path, *extra: str) -> subprocess.CompletedProcess:

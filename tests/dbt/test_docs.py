@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from helpers import run_dbt
+
+pytestmark = pytest.mark.slow
 
 
 def test_docs_generate_and_every_column_is_documented(synthetic_store, tmp_path):

@@ -14,6 +14,8 @@ from helpers import assert_relations_equal, dbt_build, deliver_raw, hold_back_ra
 
 from ingest import jobs
 
+pytestmark = pytest.mark.slow
+
 MARTS = {
     "fct_features": ["ticker", "trade_date"],
     "fct_feature_ranks": ["ticker", "trade_date"],

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 from helpers import dbt_build, read
 
+pytestmark = pytest.mark.slow
+
 LABEL_COLUMNS = {"fwd_ret_5d", "label_up_5d", "label_known_date"}
 #: The cross-sectional label and its bookkeeping: final from label_beats_median_known_date.
 CROSS_SECTIONAL_LABEL_COLUMNS = {"label_beats_median_5d", "universe_median_fwd_ret_5d", "label_beats_median_known_date"}

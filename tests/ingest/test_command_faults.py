@@ -3,7 +3,10 @@ disk that fills up while the run writes. Each is one line and exit 1, and the da
 
 from __future__ import annotations
 
+import pytest
 from helpers import one_line_error, read, run_module
+
+pytestmark = pytest.mark.slow
 
 TABLES = ("raw.prices", "raw.sentiment", "raw.earnings", "raw.analyst_actions", "raw.insider_trades", "raw.rejects")
 

@@ -9,9 +9,12 @@ import sys
 import time
 
 import duckdb
+import pytest
 from helpers import PROJECT_DIR, run_job
 
 from ingest import jobs
+
+pytestmark = pytest.mark.slow
 
 
 def snapshot(db_path) -> dict[str, object]:

@@ -14,12 +14,15 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.special import expit
 
 from ml.calibration import ProbabilityCalibrator
 from ml.drift import DriftDetector
 from ml.learner import HierarchicalMetaLearner
 from ml.selection import FeatureSelector
+
+pytestmark = pytest.mark.slow
 
 N_DATES, N_TICKERS, N_COLUMNS = 300, 20, 25
 

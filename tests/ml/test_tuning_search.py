@@ -44,6 +44,17 @@ def test_every_fold_of_every_candidate_is_scored_and_the_best_mean_wins():
     assert not hasattr(learner, "seed_")  # the shipped learner is cloned, never fitted here
 
 
+def test_one_candidate_is_used_as_it_is_without_fitting_a_fold():
+    class Unfittable(HierarchicalMetaLearner):
+        def fit(self, *args, **kwargs):
+            raise AssertionError("a search with one candidate fits nothing")
+
+    X = pd.DataFrame({"signal": np.arange(100.0), "regime_id": 1})
+    dates = pd.Series(pd.bdate_range("2020-01-01", periods=100))
+    search = choose_params(Unfittable(), X, np.arange(100) % 2, dates, dates, horizon=5, candidates=[{"num_leaves": 7}])
+    assert (search.best, search.scores, search.folds) == ({"num_leaves": 7}, {}, [])
+
+
 @pytest.mark.slow
 def test_the_search_is_stored_with_its_choice(null_run):
     db_path, summary = null_run
