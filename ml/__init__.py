@@ -3,23 +3,29 @@
     from ml import FeatureSelector, HierarchicalMetaLearner, ProbabilityCalibrator, DriftDetector
     from ml import compute_market_regime
 
-Estimators (scikit-learn's contract; saved and loaded as JSON text, never pickle):
-`FeatureSelector` (ml.selection), `HierarchicalMetaLearner` (ml.learner), `ProbabilityCalibrator`
-(ml.calibration), `DriftDetector` (ml.drift); `compute_market_regime` (ml.regimes) looks up each row's
-0-11 regime in the store.
+Packages, by role:
 
-Commands: `python -m ml.train` (ml.training: read `marts.fct_training_examples`, split it in time with
-purging and an embargo, select features, tune and train the meta-learner, calibrate it, store models,
-metrics and drift baselines in the `ml` schema through ml.registry) and `python -m ml.backtest`
-(ml.edge: signal edge, factor view, backtest, report). Every fitted step is fitted on the training window
-(the calibrator on the calibration window) and never on a later one.
+- `ml.estimators`: the estimators (scikit-learn's contract; saved and loaded as JSON text, never pickle):
+  `HierarchicalMetaLearner` with its stacker and booster engines, `ProbabilityCalibrator`,
+  `FeatureSelector`, `DriftDetector`, their argument checks and persistence;
+- `ml.train`: the training pipeline and `python -m ml.train` (read `marts.fct_training_examples`, split it
+  in time with purging and an embargo, select features, tune and train the meta-learner, calibrate it, store
+  models, metrics and drift baselines in the `ml` schema through `ml.train.registry`);
+  `compute_market_regime` (`ml.train.regimes`) looks up each row's 0-11 regime in the store;
+- `ml.backtest`: the edge analysis and `python -m ml.backtest` (signal edge, factor view, backtest, report),
+  with the factor and portfolio statistics;
+- `ml.daily`: the daily loop and `python -m ml.daily` (score, resolve, calibrate live, watch drift, retrain).
+
+Shared by them: `ml.errors`, `ml.metrics` (discrimination, calibration and signal metrics),
+`ml.formatting`, `ml.report_page`. Every fitted step is fitted on the training window (the calibrator on
+the calibration window) and never on a later one.
 """
 
-from ml.calibration import ProbabilityCalibrator
-from ml.drift import DriftDetector
-from ml.learner import HierarchicalMetaLearner
-from ml.regimes import compute_market_regime
-from ml.selection import FeatureSelector
+from ml.estimators.calibration import ProbabilityCalibrator
+from ml.estimators.drift import DriftDetector
+from ml.estimators.learner import HierarchicalMetaLearner
+from ml.estimators.selection import FeatureSelector
+from ml.train.regimes import compute_market_regime
 
 __all__ = [
     "DriftDetector",

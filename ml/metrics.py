@@ -1,8 +1,11 @@
-"""Evaluation metrics of a probability model, per split: discrimination, calibration and signal quality.
+"""Evaluation metrics of a probability model: discrimination, calibration and signal quality.
 
-The information coefficients are `ml.factors.factor_analysis`'s, the one implementation of daily IC / rank
-IC in the project (dates with too few names skipped by the same rule, Newey-West t-statistics over the
-overlapping label horizon), so the training metrics and the edge analysis agree by construction.
+`evaluate` gives one split's metrics; `expected_calibration_error` (ECE) and `quantile_bins` (the tie-aware
+equal-count bins of the reliability table and of the binned isotonic calibrator) are the calibration metrics
+every package uses. The information coefficients are `ml.backtest.factors.factor_analysis`'s, the one
+implementation of daily IC / rank IC in the project (dates with too few names skipped by the same rule,
+Newey-West t-statistics over the overlapping label horizon), so the training metrics and the edge analysis
+agree by construction.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import pandas as pd
 from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from ml.calibration import expected_calibration_error
-from ml.factors import bartlett_sum, factor_analysis
+from ml.backtest.factors import bartlett_sum, factor_analysis
+from ml.errors import InvalidInputError
+from ml.estimators.validation import check_int, check_probability_outcome_pairs
 
 
 def information_coefficients(
@@ -99,3 +103,49 @@ def distinct_share(probabilities: np.ndarray, dates: np.ndarray) -> float:
     """Median over days of the number of distinct probabilities divided by the number of rows of the day."""
     per_day = pd.DataFrame({"p": probabilities, "date": dates}).groupby("date")["p"].agg(["nunique", "size"])
     return float((per_day["nunique"] / per_day["size"]).median())
+
+
+def expected_calibration_error(probabilities, outcomes, n_bins: int = 10) -> float:
+    """Expected calibration error with `n_bins` equal-width bins on [0, 1].
+
+    ECE = sum over non-empty bins of (rows in bin / all rows) * |mean outcome - mean probability| in the bin.
+    A probability of exactly 1.0 falls in the last bin.
+
+    Parameters
+    ----------
+    probabilities : array-like of float in [0, 1]
+    outcomes : array-like of 0/1 (or bool), aligned with `probabilities`
+    n_bins : int, default=10
+
+    Returns
+    -------
+    float in [0, 1] (0 for a perfectly calibrated predictor, in the limit of many rows).
+    """
+    check_int("expected_calibration_error", "n_bins", n_bins)
+    p, y = check_probability_outcome_pairs(probabilities, outcomes, "expected_calibration_error")
+    if p.size == 0:
+        raise InvalidInputError("expected_calibration_error: no observations; pass at least one.")
+    bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    confidence = np.bincount(bins, weights=p, minlength=n_bins)
+    accuracy = np.bincount(bins, weights=y, minlength=n_bins)
+    # Sums of |accuracy - confidence| per bin, divided by all rows, is the count-weighted mean of the bin gaps.
+    return float(np.abs(accuracy - confidence).sum() / p.size)
+
+
+def quantile_bins(probabilities, n_bins: int) -> np.ndarray:
+    """Bin index (0, 1, ...) of each probability in equal-count bins whose edges are quantiles, ties kept together.
+
+    The same bins as `sklearn.calibration.calibration_curve(strategy='quantile')`: edges are
+    `np.percentile(p, linspace(0, 100, n_bins + 1))` and each value goes to `np.searchsorted(inner edges, p)`
+    (side 'left'), so equal probabilities always share a bin. Where edges coincide (many ties) some bins are
+    empty; they are dropped and the rest renumbered 0..k-1 in increasing order of probability, so there may be
+    fewer than `n_bins` bins.
+    """
+    check_int("quantile_bins", "n_bins", n_bins)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    edges = np.percentile(p, np.linspace(0.0, 100.0, n_bins + 1))
+    ids = np.searchsorted(edges[1:-1], p)
+    _, renumbered = np.unique(ids, return_inverse=True)
+    return renumbered.astype(np.int64).reshape(-1)

@@ -7,14 +7,10 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only, never a window
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ml.errors import MLError  # noqa: E402
+from ml.errors import MLError
 
 STYLE = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -32,11 +28,20 @@ figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.85em; }
 """
 
 
-def svg(figure: plt.Figure) -> str:
-    """A matplotlib figure as an inline SVG element (the figure is closed)."""
+def subplots(width: float, height: float, *args: int, **kwargs) -> tuple[Figure, object]:
+    """A new figure of `width` x `height` inches and its axes (`Figure.subplots(*args, **kwargs)`).
+
+    A `matplotlib.figure.Figure` made directly, not through pyplot: no global backend to switch, no window, and
+    nothing to close (the figure is freed with its last reference).
+    """
+    drawing = Figure(figsize=(width, height))
+    return drawing, drawing.subplots(*args, **kwargs)
+
+
+def svg(figure: Figure) -> str:
+    """A matplotlib figure as an inline SVG element."""
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 

@@ -73,6 +73,9 @@ def connect(path: str | Path, *, read_only: bool = False, create: bool = True) -
         # everything written there would be lost when the connection closes.
         connection.close()
         raise NotADatabaseError(path, _DATA_FILE)
+    # DuckDB draws its own progress bar on the terminal for queries over two seconds, in the middle of the
+    # commands' progress lines: the commands say what they do themselves.
+    connection.execute("set enable_progress_bar = false")
     return connection
 
 

@@ -9,7 +9,7 @@ no further.
 
 A dataset is written to a temporary folder next to its destination and then swapped in, so a crash or
 Ctrl-C leaves the previous export in place, and rows on disk always come from one export. `export_query`
-does the same for any query with a `year` column (ml.data writes the training examples the Dask workers
+does the same for any query with a `year` column (ml.train.data writes the training examples the Dask workers
 read with it).
 """
 

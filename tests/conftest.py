@@ -26,15 +26,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 #: A module missing from the list only runs later.
 LONG_MODULES = (
     "tests/scale/test_spark_build.py",
-    "tests/ml/test_backtest.py",
-    "tests/ml/test_daily.py",
+    "tests/ml/backtest/test_backtest.py",
+    "tests/ml/daily/test_daily_drift.py",
+    "tests/ml/daily/test_replay.py",
     "tests/scale/test_dask_training.py",
-    "tests/ml/test_train_pipeline.py",
+    "tests/ml/train/test_train_pipeline.py",
     "tests/dbt/test_cross_asset_features.py",
     "tests/dbt/test_incremental.py",
     "tests/dbt/test_partial_builds.py",
     "tests/dbt/test_cross_sectional.py",
-    "tests/ml/test_retraining.py",
+    "tests/ml/daily/test_retraining.py",
     "tests/ml/test_seed_api.py",
 )
 

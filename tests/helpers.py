@@ -30,7 +30,7 @@ needs_shared_data = pytest.mark.skipif(
 
 
 def run_job(job, db_path: Path, *args, **kwargs):
-    """Run a job that takes the store's connection first (`ingest.jobs.ingest_*`, `ml.training.train_model`, ...)
+    """Run a job that takes the store's connection first (`ingest.jobs.ingest_*`, `ml.train.pipeline.train_model`, ...)
     on its own read-write connection to `db_path`, as the command line does."""
     import store
 
@@ -42,7 +42,7 @@ def run_job(job, db_path: Path, *args, **kwargs):
 
 
 def read_job(job, db_path: Path, *args, **kwargs):
-    """`run_job` on a read-only connection (for readers such as `ml.edge.analysis.run_edge_analysis`)."""
+    """`run_job` on a read-only connection (for readers such as `ml.backtest.analysis.run_edge_analysis`)."""
     import store
 
     connection = store.connect(db_path, read_only=True)

@@ -42,8 +42,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ml.drift import DriftDetector
 from ml.errors import MLError
+from ml.estimators.drift import DriftDetector
 from store import insert_rows, relation_exists
 from store.marts import TRAINING_EXAMPLES
 from store.retrieval import FeatureStore
@@ -76,7 +76,7 @@ class DriftCheck:
 @contextmanager
 def _detector_quiet() -> Iterator[None]:
     """`DriftDetector` logs a warning for every feature it skips; the check reports them in `skipped`."""
-    detector_logger = logging.getLogger("ml.drift")
+    detector_logger = logging.getLogger("ml.estimators.drift")
     level = detector_logger.level
     detector_logger.setLevel(logging.ERROR)
     try:

@@ -23,7 +23,7 @@ import json
 
 import duckdb
 
-from ml.calibration import ProbabilityCalibrator
+from ml.estimators.calibration import ProbabilityCalibrator
 from store import insert_row
 from store.tables import ML_LIVE_CALIBRATION
 

@@ -22,23 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-matplotlib.use("Agg")  # files only, never a window
-
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-
-from ml.calibration import expected_calibration_error  # noqa: E402
-from ml.daily.drift import TRIGGER_SHARE  # noqa: E402
-from ml.daily.performance import WINDOW_DAYS  # noqa: E402
-from ml.errors import MLError  # noqa: E402
-from ml.formatting import number  # noqa: E402
-from ml.report_page import STYLE, figure, svg, table, write_page  # noqa: E402
-from store import relation_exists  # noqa: E402
+from ml.daily.drift import TRIGGER_SHARE
+from ml.daily.performance import WINDOW_DAYS
+from ml.errors import MLError
+from ml.formatting import number
+from ml.metrics import expected_calibration_error
+from ml.report_page import STYLE, figure, subplots, svg, table, write_page
+from store import relation_exists
 
 EVENT_STYLE = {
     "challenger": ("#ff7f0e", "--", "challenger trained"),
@@ -128,7 +123,7 @@ def _band_chart(log: MonitoringLog, value: str, se: str, reference: float, title
     dates = _dates(frame["as_of_date"])
     values = frame[value].astype(float)
     errors = frame[se].astype(float).abs()
-    figure_, axis = plt.subplots(figsize=(10, 3))
+    figure_, axis = subplots(10, 3)
     axis.plot(dates, values, color="#08519c", label=f"rolling, last {WINDOW_DAYS} resolved trade dates")
     axis.fill_between(dates, values - 2 * errors, values + 2 * errors, color="#9ecae1", alpha=0.5, label="± 2 s.e.")
     axis.axhline(reference, color="black", linewidth=0.7)
@@ -143,7 +138,7 @@ def _band_chart(log: MonitoringLog, value: str, se: str, reference: float, title
 def _hit_rate_chart(log: MonitoringLog) -> str:
     frame = log.performance
     dates = _dates(frame["as_of_date"])
-    figure_, axis = plt.subplots(figsize=(10, 2.8))
+    figure_, axis = subplots(10, 2.8)
     axis.plot(dates, frame["top_decile_hit_rate"].astype(float), color="#08519c", label="top decile's hit rate")
     axis.plot(dates, frame["base_rate"].astype(float), color="#7f7f7f", linestyle="--", label="base rate")
     _mark_events(axis, log.events, dates.min(), dates.max())
@@ -169,7 +164,7 @@ def reliability(resolved: pd.DataFrame, bins: int = RELIABILITY_BINS) -> pd.Data
 
 
 def _reliability_chart(bins: pd.DataFrame) -> str:
-    figure_, axis = plt.subplots(figsize=(4.8, 4.4))
+    figure_, axis = subplots(4.8, 4.4)
     for name, marker, color in (("raw", "o", "#9ecae1"), ("calibrated", "s", "#08519c")):
         rows = bins[bins["probability"] == name]
         axis.plot(rows["mean_predicted"], rows["observed_rate"], marker=marker, color=color, label=name)
@@ -190,8 +185,8 @@ def _drift_charts(log: MonitoringLog) -> str:
     grid = drift.pivot_table(index="feature", columns="as_of_date", values="ratio", aggfunc="first")
     grid = grid.loc[grid.max(axis=1).sort_values(ascending=False).index]
     days = _dates(grid.columns)
-    figure_, (heat, share) = plt.subplots(
-        2, 1, figsize=(10, 1.2 + 0.22 * len(grid) + 2.2), sharex=True, height_ratios=[0.22 * len(grid) + 1, 2.2]
+    figure_, (heat, share) = subplots(
+        10, 1.2 + 0.22 * len(grid) + 2.2, 2, 1, sharex=True, height_ratios=[0.22 * len(grid) + 1, 2.2]
     )
     image = heat.imshow(
         grid.to_numpy(dtype=float),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ml.data import FORWARD_RETURN, LabelSpec
+from ml.train.data import FORWARD_RETURN, LabelSpec
 from store.marts import LABEL_DEFINITIONS, LABELS
 
 

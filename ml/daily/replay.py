@@ -31,8 +31,8 @@ from ml.daily.performance import period_performance
 from ml.daily.retraining import training_settings
 from ml.daily.routine import ModelCache, run_day
 from ml.errors import MLError
-from ml.registry import StatusChange, champion_id, record_status
-from ml.training import train_model
+from ml.train.pipeline import train_model
+from ml.train.registry import StatusChange, champion_id, record_status
 from store import connect, create_tables, transaction
 from store.marts import FEATURES
 from store.tables import ML_MODEL_STATUS, day_tables

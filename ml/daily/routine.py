@@ -25,7 +25,7 @@ chose it):
    (`ml.daily.retraining`; `always`: whatever the triggers; `never`: not);
 8. store the run (`ml.daily_runs`).
 
-The champion is `ml.registry.champion_id`: the model `python -m ml.train` trained last, or the challenger the
+The champion is `ml.train.registry.champion_id`: the model `python -m ml.train` trained last, or the challenger the
 routine promoted since. A model scores only days after its calibration window: a day whose label window its
 training (model or calibrator) saw would be scored in sample.
 """
@@ -41,16 +41,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ml.calibration import ProbabilityCalibrator
 from ml.daily.drift import DriftCheck, check_drift, record_drift, record_thresholds, training_thresholds
 from ml.daily.live_calibration import live_calibrator, previous_state, save_live_calibrator, start_live
 from ml.daily.outcomes import resolve_outcomes, unresolved_models, void_outcomes
 from ml.daily.performance import record_live_performance
 from ml.daily.retraining import Decision, degraded, judge, retrain_reason, train_challenger
 from ml.daily.scoring import mart_version_number, score_day
-from ml.data import label_spec
 from ml.errors import MLError
-from ml.registry import (
+from ml.estimators.calibration import ProbabilityCalibrator
+from ml.train.data import label_spec
+from ml.train.registry import (
     TrainedModel,
     champion_id,
     delete_model,

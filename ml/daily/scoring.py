@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ml.calibration import ProbabilityCalibrator
-from ml.data import REGIME
 from ml.errors import MLError
-from ml.registry import TrainedModel
+from ml.estimators.calibration import ProbabilityCalibrator
+from ml.train.data import REGIME
+from ml.train.registry import TrainedModel
 from store.marts import FEATURES_VERSION_PREFIX
 from store.retrieval import FeatureStore
 

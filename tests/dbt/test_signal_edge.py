@@ -1,6 +1,7 @@
 """Signal edge: the `signal_edge` macro on a case computed by hand, the marts fct_signal_edge and
 fct_signal_edge_by_ticker against an independent numpy Newey-West / Driscoll-Kraay, and the dbt vars that
-set the scores, the threshold and the horizon. (Planted-signal and no-signal answers: tests/ml/test_backtest.py.)"""
+set the scores, the threshold and the horizon. (Planted-signal and no-signal answers:
+tests/ml/backtest/test_backtest.py.)"""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 - `null_run` and `signal_run`: two synthetic markets (seed 42, 5 years, 155 tickers: the default universe, on
   which the honesty claims are sized) built by the real ingest and `dbt build`, each with a model trained by
-  `ml.training.train_model`, one without a planted signal and one with signal 1; shared by the training and the
+  `ml.train.pipeline.train_model`, one without a planted signal and one with signal 1; shared by the training and the
   backtest tests.
 - `small_trained_store`: the small synthetic store (30 equities, 3 years) with a model, for tests whose claim
   holds on any store (the daily routine, the commands' exit codes, Ctrl-C, a full disk, reproducibility).
@@ -21,7 +21,7 @@ import pytest
 from helpers import dbt_build, run_job, shared_folder
 
 from ingest import jobs
-from ml.training import TrainSummary, train_model
+from ml.train.pipeline import TrainSummary, train_model
 
 #: The market with the planted signal is smaller than the default: finding a planted signal needs less data than
 #: showing, within +/- 0.02 of AUC, that there is none (measured: the claims of test_train_pipeline and

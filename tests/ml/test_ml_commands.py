@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from helpers import PROJECT_DIR, one_line_error, read, read_job, run_module
 
-from ml.data import load_training_examples
-from ml.edge.statistics import reliability_table
-from ml.registry import load_model_row, trained_model_from_row
+from ml.backtest.statistics import reliability_table
+from ml.train.data import load_training_examples
+from ml.train.registry import load_model_row, trained_model_from_row
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from helpers import read, read_job
 
-from ml.data import load_training_examples
+from ml.train.data import load_training_examples
 
 pytestmark = pytest.mark.slow
 

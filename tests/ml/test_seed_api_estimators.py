@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from ml.calibration import ProbabilityCalibrator
-from ml.drift import DriftDetector
-from ml.learner import HierarchicalMetaLearner
-from ml.selection import FeatureSelector
+from ml.estimators.calibration import ProbabilityCalibrator
+from ml.estimators.drift import DriftDetector
+from ml.estimators.learner import HierarchicalMetaLearner
+from ml.estimators.selection import FeatureSelector
 
 pytestmark = pytest.mark.slow
 

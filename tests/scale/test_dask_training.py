@@ -1,4 +1,4 @@
-"""Training the meta-learner's boosters on Dask (`python -m ml.train --engine dask`, ml.dask_training).
+"""Training the meta-learner's boosters on Dask (`python -m ml.train --engine dask`, ml.estimators.engines.dask).
 
 On a real local Dask cluster (worker processes, LightGBM's own network between them): the replayed early
 stopping keeps the round LightGBM's callback keeps; the learner trained on Dask ranks as well as the local one
@@ -23,11 +23,11 @@ from helpers import dbt_build, read_job, run_job, run_module
 from sklearn.metrics import roc_auc_score
 
 from ingest import jobs
-from ml.data import label_horizon, load_training_examples
 from ml.errors import InvalidInputError, MLError
-from ml.learner import DEFAULT_LGBM_PARAMS, HierarchicalMetaLearner
-from ml.registry import load_trained_model
-from ml.splits import purged_splits
+from ml.estimators.learner import DEFAULT_LGBM_PARAMS, HierarchicalMetaLearner
+from ml.train.data import label_horizon, load_training_examples
+from ml.train.registry import load_trained_model
+from ml.train.splits import purged_splits
 from store.parquet import export_query
 
 if importlib.util.find_spec("distributed") is None:
@@ -35,7 +35,7 @@ if importlib.util.find_spec("distributed") is None:
 
 import distributed  # noqa: E402  (after the skip: the scale extra)
 
-from ml import dask_training  # noqa: E402
+from ml.estimators.engines import dask as dask_training  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -101,7 +101,7 @@ def test_early_stopping_on_dask_trains_the_rest_only_when_the_rule_has_not_stopp
     first = dask_training.FIRST_ROUNDS
     params = {**DEFAULT_LGBM_PARAMS, "metric": "binary_logloss", "seed": 1}
     with dask_training.DaskBoosters(scheduler) as boosters:
-        boosters.load(features, noise)
+        boosters.load_arrays(features, noise)
         stopped = boosters.train_early_stopping(
             {**params, "learning_rate": 0.1}, fit, first + 50, (features[stop], noise[stop]), 10
         )
@@ -109,7 +109,7 @@ def test_early_stopping_on_dask_trains_the_rest_only_when_the_rule_has_not_stopp
         assert stopped.current_iteration() == first  # the rule stopped in the first step: no second one
         assert stopped.best_iteration <= first - 10
 
-        boosters.load(features, signal)
+        boosters.load_arrays(features, signal)
         slow = {**params, "learning_rate": 0.01}
         grown = boosters.train_early_stopping(slow, fit, first + 50, (features[stop], signal[stop]), 10)
         print(f"signal: {grown.current_iteration()} rounds trained, best {grown.best_iteration}")
@@ -136,7 +136,7 @@ def test_the_rows_travel_once_and_each_booster_takes_its_own_from_the_workers(sc
     scattered = np.flatnonzero(np.random.default_rng(0).random(rows) < 0.3)
     with dask_training.DaskBoosters(scheduler) as boosters:
         workers, client = boosters.workers, boosters._connected()
-        boosters.load(features, labels)
+        boosters.load_arrays(features, labels)
         for wanted in (None, block, scattered):
             expected = np.arange(rows) if wanted is None else wanted
             x_parts, y_parts = boosters.partitions(wanted)

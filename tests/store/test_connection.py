@@ -269,3 +269,27 @@ def test_release_memory_inside_a_transaction_leaves_the_transaction_alive(tmp_pa
             release_memory(connection)
             connection.execute("insert into t values (-1)")
         assert connection.execute("select count(*) from t").fetchall() == [(400001,)]
+
+
+def test_a_store_connection_draws_no_progress_bar_of_duckdbs_own(tmp_path):
+    """DuckDB draws a progress bar on the terminal for long queries unless told not to; the commands print their
+    own progress lines, so every connection of the store layer turns it off (read-write and read-only). Run in a
+    process of its own: under pytest DuckDB starts with the bar off already."""
+    script = textwrap.dedent(
+        """
+        import sys, duckdb, store
+        setting = "select current_setting('enable_progress_bar')"
+        path = sys.argv[1]
+        with duckdb.connect(path) as plain:
+            print(plain.execute(setting).fetchone()[0])
+        with store.connect(path) as writer:
+            print(writer.execute(setting).fetchone()[0])
+        with store.connect(path, read_only=True) as reader:
+            print(reader.execute(setting).fetchone()[0])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "store.duckdb")], capture_output=True, text=True, check=True
+    )
+    # DuckDB's own default first (what the store turns off), then the store's two connections.
+    assert result.stdout.split() == ["True", "False", "False"], result.stderr[-2000:]

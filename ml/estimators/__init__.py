@@ -1,0 +1,12 @@
+"""The estimators of `ml`, each with scikit-learn's contract and saved as JSON text (`ml.estimators.persistence`).
+
+- `ml.estimators.learner`: `HierarchicalMetaLearner`, a global LightGBM booster and one per market regime,
+  stacked out of fold (`ml.estimators.stacking`); its boosters train through an engine of
+  `ml.estimators.engines` (this process, or a Dask cluster);
+- `ml.estimators.calibration`: `ProbabilityCalibrator`, the batch calibrator (Platt, isotonic, or none);
+- `ml.estimators.selection`: `FeatureSelector`;
+- `ml.estimators.drift`: `DriftDetector` (PSI and KS against a training baseline);
+- `ml.estimators.validation`: the argument checks they share; `ml.estimators.persistence`: `save` / `load`.
+
+`from ml import ...` gives the four estimators the plan calls.
+"""
