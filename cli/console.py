@@ -26,9 +26,11 @@ def styled(text: str, style: str) -> Text:
 class Terminal:
     """A command's output: `say` for stage lines (stderr), `line` and `table` for results (stdout).
 
-    Parameters:
-        width: columns of the results when stdout is not a terminal (CI, logs, pipes), where rich would
-            otherwise wrap at 80.
+    Parameters
+    ----------
+    width
+        columns of the results when stdout is not a terminal (CI, logs, pipes), where rich would
+        otherwise wrap at 80.
     """
 
     def __init__(self, width: int = 140) -> None:

@@ -49,16 +49,23 @@ def run_command(
 ) -> int:
     """Run `handler(args, terminal)` under the convention of the module docstring and return the exit status.
 
-    Parameters:
-        parser: the command's argument parser (its errors exit with status 2).
-        handler: does the work; returns None or 0 on success (or another status of its own choosing).
-        argv: the arguments (default: sys.argv[1:]).
-        user_errors: the packages' typed error bases whose messages are shown as one line (exit 1);
-            `store.StoreError` is always one of them.
-        interrupted: what Ctrl-C left behind, said after 'interrupted: ': a sentence, or a function of the
-            arguments that finds out (called after the handler has returned, its connection closed), for a
-            command whose Ctrl-C may land after its write committed.
-        terminal: where output goes (default: a new `Terminal`).
+    Parameters
+    ----------
+    parser
+        the command's argument parser (its errors exit with status 2).
+    handler
+        does the work; returns None or 0 on success (or another status of its own choosing).
+    argv
+        the arguments (default: sys.argv[1:]).
+    user_errors
+        the packages' typed error bases whose messages are shown as one line (exit 1);
+        `store.StoreError` is always one of them.
+    interrupted
+        what Ctrl-C left behind, said after 'interrupted: ': a sentence, or a function of the
+        arguments that finds out (called after the handler has returned, its connection closed), for a
+        command whose Ctrl-C may land after its write committed.
+    terminal
+        where output goes (default: a new `Terminal`).
     """
     terminal = terminal or Terminal()
     try:

@@ -21,6 +21,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -130,25 +131,52 @@ def _gx():
 
 
 def rules_for(dataset: str) -> list[Rule]:
-    """The rules of one dataset, in priority order."""
-    expectations = _gx().expectations
-    date_field = DATE_FIELDS[dataset]
+    """The rules of one dataset, in priority order: those every dataset has, then its own."""
+    rules = _RuleBook(dataset)
+    own = {
+        "prices": rules.prices,
+        "sentiment": rules.sentiment,
+        "earnings": rules.earnings,
+        "analyst_actions": rules.analyst_actions,
+        "insider_trades": rules.insider_trades,
+    }
+    if dataset not in own:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(RAW_DATASETS)}")
+    return rules.common() + own[dataset]()
 
-    def not_null(*columns: str) -> Callable[[dt.date], list]:
-        return lambda today: [expectations.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
 
-    date_fields = [c for c, t in RAW_DATASETS[dataset].column_types.items() if t == "date"]
-    too_early = [
-        (f"{c} < date '{MIN_DATE}'", f"'{c} ' || {c} || ' is before {MIN_DATE} (no market data is older)'")
-        for c in date_fields
-    ]
+class _RuleBook:
+    """The rules of one dataset, built from great_expectations' expectations; each rule's expectations are
+    made for the day of the run (`today`), which bounds the dates."""
 
-    def early_dates(today: dt.date) -> list:
-        return [
-            expectations.ExpectColumnValuesToBeBetween(column=c, min_value=pd.Timestamp(MIN_DATE)) for c in date_fields
+    def __init__(self, dataset: str) -> None:
+        self.expect = _gx().expectations
+        self.date_field = DATE_FIELDS[dataset]
+        self.date_fields = [c for c, t in RAW_DATASETS[dataset].column_types.items() if t == "date"]
+        #: The SQL cases of a date before MIN_DATE, with the text of the reason.
+        self.too_early = [
+            (f"{c} < date '{MIN_DATE}'", f"'{c} ' || {c} || ' is before {MIN_DATE} (no market data is older)'")
+            for c in self.date_fields
         ]
 
-    def implausible(expected: Callable[[dt.date], list], cases: list[tuple[str, str]]) -> Rule:
+    # ------------------------------------------------------------------------------------------ building blocks
+
+    def not_null(self, *columns: str) -> Callable[[dt.date], list]:
+        return lambda today: [self.expect.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
+
+    def between(self, column: str, **limits: Any) -> Callable[[dt.date], list]:
+        return lambda today: [self.expect.ExpectColumnValuesToBeBetween(column=column, **limits)]
+
+    def one_of(self, column: str, values: tuple[str, ...]) -> Callable[[dt.date], list]:
+        return lambda today: [self.expect.ExpectColumnValuesToBeInSet(column=column, value_set=list(values))]
+
+    def early_dates(self, today: dt.date) -> list:
+        return [
+            self.expect.ExpectColumnValuesToBeBetween(column=c, min_value=pd.Timestamp(MIN_DATE))
+            for c in self.date_fields
+        ]
+
+    def implausible(self, expected: Callable[[dt.date], list], cases: list[tuple[str, str]]) -> Rule:
         return Rule(
             "implausible_value",
             "a value is outside what any market has",
@@ -156,43 +184,46 @@ def rules_for(dataset: str) -> list[Rule]:
             "case " + " ".join(f"when {condition} then {text}" for condition, text in cases) + " end",
         )
 
-    common = [
-        Rule("missing_ticker", "ticker is empty", not_null("ticker")),
-        Rule(
-            "bad_ticker",
-            "ticker is not 1-20 letters, digits or ^.=_-",
-            lambda today: [expectations.ExpectColumnValuesToMatchRegex(column="ticker", regex=TICKER_PATTERN)],
-        ),
-        Rule(
-            "future_date",
-            f"{date_field} is after today",
-            lambda today: [
-                expectations.ExpectColumnValuesToBeBetween(column=date_field, max_value=pd.Timestamp(today))
-            ],
-        ),
-    ]
-    if dataset == "prices":
+    def at_least(self, a: str, b: str):
+        return self.expect.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
+        )
 
-        def at_least(a: str, b: str):
-            return expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
-            )
+    # ---------------------------------------------------------------------------------------------- the rules
 
+    def common(self) -> list[Rule]:
+        return [
+            Rule("missing_ticker", "ticker is empty", self.not_null("ticker")),
+            Rule(
+                "bad_ticker",
+                "ticker is not 1-20 letters, digits or ^.=_-",
+                lambda today: [self.expect.ExpectColumnValuesToMatchRegex(column="ticker", regex=TICKER_PATTERN)],
+            ),
+            Rule(
+                "future_date",
+                f"{self.date_field} is after today",
+                lambda today: [
+                    self.expect.ExpectColumnValuesToBeBetween(column=self.date_field, max_value=pd.Timestamp(today))
+                ],
+            ),
+        ]
+
+    def prices(self) -> list[Rule]:
         price_columns = (*PRICE_FIELDS, "adj_close")
 
         def price_limits(today: dt.date) -> list:
             return [
-                *early_dates(today),
+                *self.early_dates(today),
                 *(
-                    expectations.ExpectColumnValuesToBeBetween(column=c, min_value=MIN_PRICE, max_value=MAX_PRICE)
+                    self.expect.ExpectColumnValuesToBeBetween(column=c, min_value=MIN_PRICE, max_value=MAX_PRICE)
                     for c in price_columns
                 ),
-                expectations.ExpectColumnValuesToBeBetween(column="volume", max_value=MAX_VOLUME),
-                expectations.ExpectColumnValuesToBeBetween(column="close_move", max_value=MAX_DAY_MOVE),
+                self.expect.ExpectColumnValuesToBeBetween(column="volume", max_value=MAX_VOLUME),
+                self.expect.ExpectColumnValuesToBeBetween(column="close_move", max_value=MAX_DAY_MOVE),
             ]
 
         limit_cases = [
-            *too_early,
+            *self.too_early,
             *((f"{c} > {MAX_PRICE!r}", f"'{c} ' || {c} || ' exceeds {MAX_PRICE:g}'") for c in price_columns),
             *((f"{c} < {MIN_PRICE!r}", f"'{c} ' || {c} || ' is below {MIN_PRICE:g}'") for c in price_columns),
             ("volume > " + repr(MAX_VOLUME), f"'volume ' || volume || ' exceeds {MAX_VOLUME:g}'"),
@@ -202,94 +233,77 @@ def rules_for(dataset: str) -> list[Rule]:
                 f"(limit x{MAX_DAY_MOVE:g})'",
             ),
         ]
-        return common + [
-            Rule("missing_price", "open, high, low or close is missing", not_null(*PRICE_FIELDS)),
+        return [
+            Rule("missing_price", "open, high, low or close is missing", self.not_null(*PRICE_FIELDS)),
             Rule(
                 "non_positive_price",
                 "a price is zero or negative",
                 lambda today: [
-                    expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True)
+                    self.expect.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True)
                     for c in price_columns
                 ],
             ),
-            implausible(price_limits, limit_cases),
-            Rule("high_below_low", "high is below low", lambda today: [at_least("high", "low")]),
+            self.implausible(price_limits, limit_cases),
+            Rule("high_below_low", "high is below low", lambda today: [self.at_least("high", "low")]),
             Rule(
                 "ohlc_not_bracketed",
                 "high/low do not bracket open and close",
                 lambda today: [
-                    at_least("high", "open"),
-                    at_least("high", "close"),
-                    at_least("open", "low"),
-                    at_least("close", "low"),
+                    self.at_least("high", "open"),
+                    self.at_least("high", "close"),
+                    self.at_least("open", "low"),
+                    self.at_least("close", "low"),
                 ],
             ),
-            Rule("missing_volume", "volume is missing", not_null("volume")),
-            Rule(
-                "negative_volume",
-                "volume is negative",
-                lambda today: [expectations.ExpectColumnValuesToBeBetween(column="volume", min_value=0)],
-            ),
+            Rule("missing_volume", "volume is missing", self.not_null("volume")),
+            Rule("negative_volume", "volume is negative", self.between("volume", min_value=0)),
         ]
-    if dataset == "sentiment":
-        return common + [
-            Rule("missing_sentiment", "sentiment_score is missing", not_null("sentiment_score")),
+
+    def sentiment(self) -> list[Rule]:
+        return [
+            Rule("missing_sentiment", "sentiment_score is missing", self.not_null("sentiment_score")),
             Rule(
                 "sentiment_out_of_range",
                 "sentiment_score is outside [-1, 1]",
-                lambda today: [
-                    expectations.ExpectColumnValuesToBeBetween(column="sentiment_score", min_value=-1, max_value=1)
-                ],
+                self.between("sentiment_score", min_value=-1, max_value=1),
             ),
-            Rule(
-                "negative_count",
-                "article_count is negative",
-                lambda today: [expectations.ExpectColumnValuesToBeBetween(column="article_count", min_value=0)],
-            ),
-            implausible(early_dates, too_early),
+            Rule("negative_count", "article_count is negative", self.between("article_count", min_value=0)),
+            self.implausible(self.early_dates, self.too_early),
         ]
-    if dataset == "earnings":
-        return common + [
+
+    def earnings(self) -> list[Rule]:
+        return [
             Rule(
                 "bad_timing",
                 f"announce_timing is not one of {', '.join(EARNINGS_TIMINGS)}",
-                lambda today: [
-                    expectations.ExpectColumnValuesToBeInSet(column="announce_timing", value_set=list(EARNINGS_TIMINGS))
-                ],
+                self.one_of("announce_timing", EARNINGS_TIMINGS),
             ),
-            implausible(early_dates, too_early),
+            self.implausible(self.early_dates, self.too_early),
         ]
-    if dataset == "analyst_actions":
-        return common + [
-            Rule("missing_firm", "firm is empty", not_null("firm")),
+
+    def analyst_actions(self) -> list[Rule]:
+        return [
+            Rule("missing_firm", "firm is empty", self.not_null("firm")),
             Rule(
                 "bad_action",
                 f"action is not one of {', '.join(ANALYST_ACTIONS)}",
-                lambda today: [
-                    expectations.ExpectColumnValuesToBeInSet(column="action", value_set=list(ANALYST_ACTIONS))
-                ],
+                self.one_of("action", ANALYST_ACTIONS),
             ),
-            implausible(early_dates, too_early),
+            self.implausible(self.early_dates, self.too_early),
         ]
-    if dataset == "insider_trades":
-        return common + [
-            Rule("missing_insider", "insider is empty", not_null("insider")),
+
+    def insider_trades(self) -> list[Rule]:
+        return [
+            Rule("missing_insider", "insider is empty", self.not_null("insider")),
             Rule(
                 "bad_transaction",
                 f"transaction is not one of {', '.join(INSIDER_TRANSACTIONS)}",
-                lambda today: [
-                    expectations.ExpectColumnValuesToBeInSet(column="transaction", value_set=list(INSIDER_TRANSACTIONS))
-                ],
+                self.one_of("transaction", INSIDER_TRANSACTIONS),
             ),
-            Rule("missing_shares", "shares is missing", not_null("shares")),
-            Rule(
-                "negative_value",
-                "value is negative",
-                lambda today: [expectations.ExpectColumnValuesToBeBetween(column="value", min_value=0)],
-            ),
-            implausible(early_dates, too_early),
+            Rule("missing_shares", "shares is missing", self.not_null("shares")),
+            Rule("negative_value", "value is negative", self.between("value", min_value=0)),
+            self.implausible(self.early_dates, self.too_early),
         ]
-    raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(RAW_DATASETS)}")
 
 
 def _parse_expression(column: str, sql_type: str, dataset: str) -> str:
@@ -401,11 +415,21 @@ def _derived_columns(kind: str) -> str:
 def validate(kind: str, frame: pd.DataFrame | pa.Table, *, today: dt.date | None = None) -> Validated:
     """Validate one source frame of `kind` ('prices', 'sentiment', ...); see the module docstring.
 
-    Parameters: `frame` (DataFrame or Arrow table) has the columns of `ingest.frames.FRAME_COLUMNS[kind]`,
-    values as strings or typed; input order decides which duplicate is kept. `today` bounds dates from
-    above (default: the local date).
-    Returns a `Validated` with `accepted` (typed, the dataset's columns + source_file, line_number) and
-    `rejects` (row_id, source_file, line_number, ticker, record_date, rule, detail, record).
+    Parameters
+    ----------
+    kind
+        the dataset: a key of `ingest.frames.FRAME_COLUMNS`.
+    frame
+        a DataFrame or Arrow table with the columns of `ingest.frames.FRAME_COLUMNS[kind]`, values as strings
+        or typed; input order decides which duplicate is kept.
+    today
+        bounds dates from above (default: the local date).
+
+    Returns
+    -------
+    Validated
+        `accepted` (typed, the dataset's columns + source_file, line_number) and `rejects` (row_id,
+        source_file, line_number, ticker, record_date, rule, detail, record).
     """
     dataset = RAW_DATASETS[kind]
     today = today or dt.date.today()

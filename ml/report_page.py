@@ -66,8 +66,10 @@ def table(frame: pd.DataFrame, formats: dict[str, tuple]) -> str:
 def write_page(page: str, path: Path, example: str) -> Path:
     """Write a rendered report to `path` (folders created); returns the path.
 
-    Raises:
-        MLError: `path` is a directory or cannot be written (`example`: a file name to suggest).
+    Raises
+    ------
+    MLError
+        `path` is a directory or cannot be written (`example`: a file name to suggest).
     """
     if path.is_dir():
         raise MLError(f"the report path {path} is a directory: pass --report with a file name, e.g. {path / example}")

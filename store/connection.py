@@ -46,13 +46,20 @@ _DATA_FILE = "DuckDB reads it as a data file (CSV, Parquet, JSON), not as a data
 def connect(path: str | Path, *, read_only: bool = False, create: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the database at `path`: read-only, or read-write (creating the file and its folder when `create`).
 
-    Raises:
-        DatabaseMissingError: the file does not exist, and it is opened read-only or without `create`.
-        DatabaseLockedError: another process holds the file; the message names the program and its PID.
-        NotADatabaseError: the path is a directory or a file that is not a DuckDB database.
-        DatabaseCorruptError: a truncated or damaged DuckDB file.
-        ReadOnlyLocationError: read-write and the file or its folder cannot be written.
-        DatabaseOpenError: any other refusal, with DuckDB's own words.
+    Raises
+    ------
+    DatabaseMissingError
+        the file does not exist, and it is opened read-only or without `create`.
+    DatabaseLockedError
+        another process holds the file; the message names the program and its PID.
+    NotADatabaseError
+        the path is a directory or a file that is not a DuckDB database.
+    DatabaseCorruptError
+        a truncated or damaged DuckDB file.
+    ReadOnlyLocationError
+        read-write and the file or its folder cannot be written.
+    DatabaseOpenError
+        any other refusal, with DuckDB's own words.
     """
     path = Path(path)
     if path.is_dir():

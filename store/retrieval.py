@@ -67,12 +67,16 @@ class FeatureRequestError(StoreError):
 class FeatureStore:
     """A read-only client of the feature store's marts (see the module docstring for the point-in-time rule).
 
-    Parameters:
-        path: the DuckDB file (default: `--db` / `$FEATURE_STORE_DB` / `warehouse/feature_store.duckdb`,
-            as every command resolves it).
-        connection: an open connection to use instead of `path` (the caller keeps it open; `close` leaves it).
-        version: the version of `fct_features` to read (`marts.fct_features_v<version>`); None reads the view
-            `marts.fct_features`, the latest version.
+    Parameters
+    ----------
+    path
+        the DuckDB file (default: `--db` / `$FEATURE_STORE_DB` / `warehouse/feature_store.duckdb`,
+        as every command resolves it).
+    connection
+        an open connection to use instead of `path` (the caller keeps it open; `close` leaves it).
+    version
+        the version of `fct_features` to read (`marts.fct_features_v<version>`); None reads the view
+        `marts.fct_features`, the latest version.
     """
 
     def __init__(
@@ -161,20 +165,28 @@ class FeatureStore:
     ) -> Any:
         """Point-in-time features for every row of `entities` (module docstring).
 
-        Parameters:
-            entities: a Polars or pandas DataFrame or an Arrow table with a `ticker` column and a date or
-                timestamp column `timestamp_column`; other columns come back unchanged.
-            features: feature names (`list_features()`); None: every column of `fct_features`.
-            timestamp_column: the column holding each row's date or timestamp.
-            output: 'polars' (default), 'arrow' or 'pandas'.
-            ttl: how old features may be (whole days, as Feast's feature-view TTL): a row whose last close on or
-                before its cutoff is more than `ttl` before the cutoff gets NULL features and `feature_date`.
-                None: any age. A TTL also lets the store read only the rows it can return, which is faster
-                (`ttl=timedelta(0)`: the features of the cutoff date itself, or NULL).
+        Parameters
+        ----------
+        entities
+            a Polars or pandas DataFrame or an Arrow table with a `ticker` column and a date or
+            timestamp column `timestamp_column`; other columns come back unchanged.
+        features
+            feature names (`list_features()`); None: every column of `fct_features`.
+        timestamp_column
+            the column holding each row's date or timestamp.
+        output
+            'polars' (default), 'arrow' or 'pandas'.
+        ttl
+            how old features may be (whole days, as Feast's feature-view TTL): a row whose last close on or
+            before its cutoff is more than `ttl` before the cutoff gets NULL features and `feature_date`.
+            None: any age. A TTL also lets the store read only the rows it can return, which is faster
+            (`ttl=timedelta(0)`: the features of the cutoff date itself, or NULL).
 
-        Raises:
-            FeatureRequestError: an unknown or look-ahead feature, missing columns, a timestamp column that
-                holds neither dates nor timestamps, or NULL tickers or timestamps.
+        Raises
+        ------
+        FeatureRequestError
+            an unknown or look-ahead feature, missing columns, a timestamp column that
+            holds neither dates nor timestamps, or NULL tickers or timestamps.
         """
         _check_output(output)
         names = self._resolve(features)

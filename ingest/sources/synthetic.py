@@ -179,12 +179,18 @@ _STREAMS = (
 class SyntheticMarket:
     """The frames of one generated market, each with the columns of `ingest.frames`.
 
-    Attributes:
-        prices: daily OHLCV of every universe row (`PRICE_COLUMNS`).
-        sentiment: daily news sentiment of the equities (`SENTIMENT_COLUMNS`).
-        earnings: earnings announcements of the equities (`EARNINGS_COLUMNS`).
-        analyst_actions: analyst rating actions (`ANALYST_COLUMNS`).
-        insider_trades: insider transactions (`INSIDER_COLUMNS`).
+    Attributes
+    ----------
+    prices
+        daily OHLCV of every universe row (`PRICE_COLUMNS`).
+    sentiment
+        daily news sentiment of the equities (`SENTIMENT_COLUMNS`).
+    earnings
+        earnings announcements of the equities (`EARNINGS_COLUMNS`).
+    analyst_actions
+        analyst rating actions (`ANALYST_COLUMNS`).
+    insider_trades
+        insider transactions (`INSIDER_COLUMNS`).
     """
 
     prices: pd.DataFrame
@@ -232,30 +238,43 @@ def generate_market(
 ) -> SyntheticMarket:
     """Generate a synthetic market for `universe`.
 
-    Parameters:
-        universe: one row per series with columns ticker, asset_class (equity, etf, index, rate,
-            crypto), sector, sector_etf and role ('volatility', 'yield_10y', 'crypto' or empty).
-        seed: seed of `numpy.random.default_rng`; the same arguments give identical frames.
-        years: length of the sample; business days (Mon-Fri) for stocks, calendar days for crypto.
-        end: last date of the sample.
-        signal: strength s of the planted clv signal (see the module docstring); 0 plants nothing.
-        n_tickers: number of equities: more than the universe has adds generated tickers
-            (SYN0001, ... round-robin over the sectors present), fewer keeps the first n. ETFs and
-            cross-asset series are always kept. None keeps the universe as it is.
-        regime: the name of one of `REGIMES` to hold the hidden market state in all along (no regime
-            change); None lets it switch as the Markov chain says.
-        shift_on: a planted regime shift: from the first business day on or after this date the hidden
-            state is `shift_to` for good (for checking that drift monitoring notices). None: no shift.
-        shift_to: the name of the regime of the shift (default 'crisis').
+    Parameters
+    ----------
+    universe
+        one row per series with columns ticker, asset_class (equity, etf, index, rate,
+        crypto), sector, sector_etf and role ('volatility', 'yield_10y', 'crypto' or empty).
+    seed
+        seed of `numpy.random.default_rng`; the same arguments give identical frames.
+    years
+        length of the sample; business days (Mon-Fri) for stocks, calendar days for crypto.
+    end
+        last date of the sample.
+    signal
+        strength s of the planted clv signal (see the module docstring); 0 plants nothing.
+    n_tickers
+        number of equities: more than the universe has adds generated tickers
+        (SYN0001, ... round-robin over the sectors present), fewer keeps the first n. ETFs and
+        cross-asset series are always kept. None keeps the universe as it is.
+    regime
+        the name of one of `REGIMES` to hold the hidden market state in all along (no regime
+        change); None lets it switch as the Markov chain says.
+    shift_on
+        a planted regime shift: from the first business day on or after this date the hidden
+        state is `shift_to` for good (for checking that drift monitoring notices). None: no shift.
+    shift_to
+        the name of the regime of the shift (default 'crisis').
 
-    Returns:
-        A `SyntheticMarket` whose frames are sorted by ticker and date, with
-        `source_file = f"synthetic:seed={seed}"` and `line_number` 1..n in each frame.
+    Returns
+    -------
+    A `SyntheticMarket` whose frames are sorted by ticker and date, with
+    `source_file = f"synthetic:seed={seed}"` and `line_number` 1..n in each frame.
 
-    Raises:
-        ValueError: the universe lacks a column, repeats a ticker or names an unknown asset class, or
-            `years`, `signal` or `n_tickers` is out of range (`SettingsError`, a ValueError, when `years`
-            covers too few business days, so the command line shows it as one line).
+    Raises
+    ------
+    ValueError
+        the universe lacks a column, repeats a ticker or names an unknown asset class, or
+        `years`, `signal` or `n_tickers` is out of range (`SettingsError`, a ValueError, when `years`
+        covers too few business days, so the command line shows it as one line).
     """
     if not np.isfinite(years) or years <= 0:
         raise ValueError(f"years must be a positive number, got {years!r}")

@@ -144,9 +144,25 @@ def _factor_formats(horizon: int) -> dict[str, tuple]:
 
 def render_report(analysis: EdgeAnalysis, database: str) -> str:
     """The report as one HTML string (`database`: the store's path, shown in the header)."""
-    settings = analysis.settings
-    horizon = analysis.horizon
-    factor_formats = _factor_formats(horizon)
+    parts = [
+        *_header(analysis, database),
+        *_verdicts(analysis),
+        *_signal_edge_section(analysis),
+        *_backtest_section(analysis),
+        *_model_factor_section(analysis),
+        *_features_section(analysis),
+    ]
+    parts.append(
+        "<p class='meta'>Tables behind this report: schema <code>analysis</code> (runs, verdicts, signal_edge, "
+        "factor_summary, factor_daily, factor_quantiles, backtest_daily, backtest_tranches, backtest_summary, "
+        f"reliability), run id <code>{html.escape(analysis.run_id)}</code>.</p></body></html>"
+    )
+    return "\n".join(parts)
+
+
+def _header(analysis: EdgeAnalysis, database: str) -> list[str]:
+    """The title, the run's settings and a warning when the mart changed since training."""
+    settings, horizon = analysis.settings, analysis.horizon
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Edge report: {html.escape(analysis.model_id)}</title><style>{STYLE}</style></head><body>",
@@ -162,6 +178,12 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
             "differs). The test window is still defined by dates, but retrain (<code>python -m ml.train</code>) "
             "before trusting the model's numbers.</p>"
         )
+    return parts
+
+
+def _verdicts(analysis: EdgeAnalysis) -> list[str]:
+    """The plain-words answers."""
+    parts: list[str] = []
     parts.append("<h2>Verdicts</h2><table class='verdicts'><tbody>")
     for verdict in analysis.verdicts:
         css = {"yes": "yes", "no": "no"}.get(verdict.word, "na")
@@ -171,6 +193,13 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
         )
     parts.append("</tbody></table>")
 
+    return parts
+
+
+def _signal_edge_section(analysis: EdgeAnalysis) -> list[str]:
+    """1. The pooled edge of each volume-flow score."""
+    settings, horizon = analysis.settings, analysis.horizon
+    parts: list[str] = []
     edge = analysis.signal_edge
     edge_horizon = int(edge["horizon_days"].iloc[0]) if len(edge) else horizon
     threshold = float(edge["threshold"].iloc[0]) if len(edge) else float("nan")
@@ -200,6 +229,13 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
         )
     )
 
+    return parts
+
+
+def _backtest_section(analysis: EdgeAnalysis) -> list[str]:
+    """2. The model's top-fraction portfolio over the test window, against the benchmark."""
+    settings, horizon = analysis.settings, analysis.horizon
+    parts: list[str] = []
     parts.append(
         f"<h2>2. Model backtest (test window only)</h2><p>Each day, buy the top {settings.top_fraction:.0%} of "
         f"stocks by calibrated probability, equal weight, and hold {horizon} days; {horizon} staggered sleeves, so "
@@ -225,6 +261,14 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
         )
     )
 
+    return parts
+
+
+def _model_factor_section(analysis: EdgeAnalysis) -> list[str]:
+    """3. The model's probability as a factor, and its reliability."""
+    settings, horizon = analysis.settings, analysis.horizon
+    factor_formats = _factor_formats(horizon)
+    parts: list[str] = []
     model = analysis.factors["model"]
     parts.append(
         "<h2>3. The model's probability as a factor (test window)</h2><p>Daily cross-sectional rank IC "
@@ -258,6 +302,15 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
     )
     parts.append("</div>")
 
+    return parts
+
+
+def _features_section(analysis: EdgeAnalysis) -> list[str]:
+    """4. Every feature as a factor over the whole labelled history."""
+    horizon = analysis.horizon
+    factor_formats = _factor_formats(horizon)
+    edge = analysis.signal_edge
+    parts: list[str] = []
     full = analysis.factors["features_full"]
     summary = full.summary.copy()
     test_rank = analysis.factors["features_test"].summary.set_index("factor")["rank_ic_mean"]
@@ -279,18 +332,15 @@ def render_report(analysis: EdgeAnalysis, database: str) -> str:
             )
         )
     parts.append(_table(summary, {**factor_formats, "test_rank_ic": ("rank IC, test", lambda v: _num(v, 4))}))
-    parts.append(
-        "<p class='meta'>Tables behind this report: schema <code>analysis</code> (runs, verdicts, signal_edge, "
-        "factor_summary, factor_daily, factor_quantiles, backtest_daily, backtest_tranches, backtest_summary, "
-        f"reliability), run id <code>{html.escape(analysis.run_id)}</code>.</p></body></html>"
-    )
-    return "\n".join(parts)
+    return parts
 
 
 def write_report(analysis: EdgeAnalysis, database: str, path: Path) -> Path:
     """Render the report and write it to `path` (folders created); returns the path.
 
-    Raises:
-        MLError: `path` is a directory or cannot be written.
+    Raises
+    ------
+    MLError
+        `path` is a directory or cannot be written.
     """
     return write_page(render_report(analysis, database), path, "edge.html")

@@ -19,9 +19,10 @@ def reliability_table(probabilities: np.ndarray, outcomes: np.ndarray, n_bins: i
     ties make edges coincide there are fewer than `n_bins` bins; they are numbered 1, 2, ... from the lowest.
     Rows with a missing probability or outcome are left out.
 
-    Returns:
-        One row per bin: bin, rows, mean_predicted, observed_rate, lower and upper (smallest and largest
-        probability in the bin).
+    Returns
+    -------
+    One row per bin: bin, rows, mean_predicted, observed_rate, lower and upper (smallest and largest
+    probability in the bin).
     """
     frame = pd.DataFrame({"p": probabilities, "y": outcomes}).dropna()
     frame["bin"] = quantile_bins(frame["p"].to_numpy(), n_bins) + 1

@@ -32,7 +32,6 @@ within days of the shift.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,12 +41,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ml.daily import storage
 from ml.errors import MLError
 from ml.estimators.drift import DriftDetector
-from store import insert_rows, relation_exists
 from store.marts import TRAINING_EXAMPLES
 from store.retrieval import FeatureStore
-from store.tables import ML_DRIFT_CHECKS, ML_DRIFT_THRESHOLDS
 
 #: Trade dates in the recent window.
 WINDOW_DAYS = 30
@@ -87,10 +85,7 @@ def _detector_quiet() -> Iterator[None]:
 
 def drift_detector(connection: duckdb.DuckDBPyConnection, model_id: str) -> DriftDetector:
     """The model's fitted `DriftDetector`, rebuilt from `ml.drift_baselines` (its settings are under '*')."""
-    rows = connection.execute(
-        "select feature, baseline from ml.drift_baselines where model_id = ?", [model_id]
-    ).fetchall()
-    baselines = {feature: json.loads(baseline) for feature, baseline in rows}
+    baselines = storage.drift_baselines(connection, model_id)
     settings = baselines.pop("*", None)
     if settings is None or not baselines:
         raise MLError(f"model {model_id} has no drift baselines in ml.drift_baselines: train it again.")
@@ -131,14 +126,9 @@ def training_thresholds(
     """Per feature (`feature`, `training_blocks`, `training_max_psi`, `threshold`): the stored thresholds of the
     model, else computed from its training window (the rows of the training mart from `train_first` to
     `train_last`, cut into consecutive blocks of `WINDOW_DAYS` dates; a last, shorter block is left out)."""
-    if relation_exists(connection, "ml.drift_thresholds"):
-        stored = connection.execute(
-            "select feature, training_blocks, training_max_psi, threshold from ml.drift_thresholds "
-            "where model_id = ? order by feature",
-            [model_id],
-        ).df()
-        if not stored.empty:
-            return stored
+    stored = storage.stored_thresholds(connection, model_id)
+    if not stored.empty:
+        return stored
     columns = ", ".join(f'"{name}"' for name in features)
     rows = connection.sql(
         f"select trade_date, {columns} from {TRAINING_EXAMPLES} where trade_date between ? and ? order by trade_date",
@@ -167,25 +157,7 @@ def training_thresholds(
 
 def record_thresholds(connection: duckdb.DuckDBPyConnection, model_id: str, thresholds: pd.DataFrame) -> None:
     """Store the model's thresholds once (a later call leaves them as they are)."""
-    stored = connection.execute(
-        f"select feature from {ML_DRIFT_THRESHOLDS.qualified} where model_id = ?", [model_id]
-    ).fetchall()
-    known = {row[0] for row in stored}
-    insert_rows(
-        connection,
-        ML_DRIFT_THRESHOLDS,
-        (
-            {
-                "model_id": model_id,
-                "feature": row.feature,
-                "training_blocks": int(row.training_blocks),
-                "training_max_psi": float(row.training_max_psi),
-                "threshold": float(row.threshold),
-            }
-            for row in thresholds.itertuples()
-            if row.feature not in known
-        ),
-    )
+    storage.insert_thresholds(connection, model_id, thresholds)
 
 
 def check_drift(
@@ -243,22 +215,4 @@ def check_drift(
 
 def record_drift(connection: duckdb.DuckDBPyConnection, model_id: str, check: DriftCheck) -> None:
     """Store the check: one `ml.drift_checks` row per feature (statistic, threshold, verdict)."""
-    insert_rows(
-        connection,
-        ML_DRIFT_CHECKS,
-        (
-            {
-                "model_id": model_id,
-                "as_of_date": check.day,
-                "feature": row.feature,
-                "window_first_date": check.window_first,
-                "rows": int(row.rows),
-                "psi": None if pd.isna(row.psi) else float(row.psi),
-                "ks_d": None if pd.isna(row.ks_d) else float(row.ks_d),
-                "threshold": float(row.threshold),
-                "drifted": bool(row.drifted),
-                "triggered": check.triggered,
-            }
-            for row in check.features.itertuples()
-        ),
-    )
+    storage.insert_drift_check(connection, model_id, check.day, check.window_first, check.features, check.triggered)

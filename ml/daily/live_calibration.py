@@ -23,9 +23,8 @@ import json
 
 import duckdb
 
+from ml.daily import storage
 from ml.estimators.calibration import ProbabilityCalibrator
-from store import insert_row
-from store.tables import ML_LIVE_CALIBRATION
 
 #: Outcomes the live window keeps (about 53 days of a 379-stock universe, 129 of a 155-stock one).
 LIVE_WINDOW = 20_000
@@ -42,40 +41,22 @@ def start_live(stored_state: dict) -> ProbabilityCalibrator:
     return calibrator
 
 
-def previous_state(connection: duckdb.DuckDBPyConnection, model_id: str, before: dt.date) -> dt.date | None:
-    """The latest day before `before` for which the model's live calibrator is stored."""
-    rows = connection.execute(
-        "select max(as_of_date) from ml.live_calibration where model_id = ? and as_of_date < ?", [model_id, before]
-    ).fetchall()
-    return rows[0][0]
-
-
 def live_calibrator(
     connection: duckdb.DuckDBPyConnection, model_id: str, as_of: dt.date
 ) -> ProbabilityCalibrator | None:
     """The model's live calibrator at the end of `as_of` (module docstring); None when none is stored then."""
-    rows = connection.execute(
-        "select state from ml.live_calibration where model_id = ? and as_of_date = ?", [model_id, as_of]
-    ).fetchall()
-    if not rows:
-        return None
-    state = json.loads(rows[0][0])
-    window = state["params"]["window_size"]
-    observations = connection.execute(
-        "select raw_probability, outcome, strftime(trade_date, '%Y-%m-%d') from ml.predictions "
-        "where model_id = ? and resolved_on <= ? "
-        "order by resolved_on desc, trade_date desc, ticker desc limit ?",
-        [model_id, as_of, window],
-    ).fetchall()
-    pending = connection.execute(
-        "select observation_id, raw_probability, strftime(trade_date, '%Y-%m-%d') from ml.predictions "
-        "where model_id = ? and trade_date <= ? and (resolved_on is null or resolved_on > ?) "
-        "and (voided_on is null or voided_on > ?) order by observation_id",
-        [model_id, as_of, as_of, as_of],
-    ).fetchall()
-    state["observations"] = [list(row) for row in reversed(observations)]
-    state["pending"] = [list(row) for row in pending]
-    return ProbabilityCalibrator.from_dict(state)
+    state = storage.calibrator_state(connection, model_id, as_of)
+    return None if state is None else ProbabilityCalibrator.from_dict(state)
+
+
+def calibrator_before(
+    connection: duckdb.DuckDBPyConnection, model_id: str, day: dt.date, training_state: dict
+) -> ProbabilityCalibrator:
+    """The model's live calibrator at the end of the last day before `day` it was stored for, or, before the
+    first, its training calibrator (`training_state`) with the live settings."""
+    previous = storage.previous_calibration_day(connection, model_id, day)
+    calibrator = None if previous is None else live_calibrator(connection, model_id, previous)
+    return start_live(training_state) if calibrator is None else calibrator
 
 
 def save_live_calibrator(
@@ -91,9 +72,8 @@ def save_live_calibrator(
     state = calibrator.to_dict()
     window_rows, pending_rows = len(state.pop("observations")), len(state.pop("pending"))
     state["observations"], state["pending"] = [], []
-    insert_row(
+    storage.insert_live_calibration(
         connection,
-        ML_LIVE_CALIBRATION,
         {
             "model_id": model_id,
             "as_of_date": as_of,

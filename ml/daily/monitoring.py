@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from ml.daily import storage
 from ml.daily.drift import TRIGGER_SHARE
 from ml.daily.performance import WINDOW_DAYS
 from ml.errors import MLError
 from ml.formatting import number
 from ml.metrics import expected_calibration_error
 from ml.report_page import STYLE, figure, subplots, svg, table, write_page
-from store import relation_exists
 
 EVENT_STYLE = {
     "challenger": ("#ff7f0e", "--", "challenger trained"),
@@ -58,46 +58,12 @@ class MonitoringLog:
 
 def read_log(connection: duckdb.DuckDBPyConnection) -> MonitoringLog:
     """Read the daily log (module docstring); MLError when the routine never ran on this store."""
-    runs = (
-        connection.execute("select * from ml.daily_runs order by run_date").df()
-        if relation_exists(connection, "ml.daily_runs")
-        else pd.DataFrame()
-    )
-    if runs.empty:
+    frames = storage.monitoring_frames(connection)
+    if frames is None:
         raise MLError("this store has no daily log: run `python -m ml.daily` (or a replay) first.")
-    performance = connection.execute(
-        "select p.* from ml.live_performance as p "
-        "join ml.daily_runs as r on p.as_of_date = r.run_date and p.model_id = r.model_id order by p.as_of_date"
-    ).df()
+    performance = frames["performance"]
     performance["rank_ic_se"] = (performance["rank_ic"] / performance["rank_ic_t"]).abs()
-    resolved = connection.execute(
-        "select p.model_id, p.trade_date, p.raw_probability, p.calibrated_probability, p.outcome "
-        "from ml.predictions as p join ml.daily_runs as r on p.trade_date = r.run_date and p.model_id = r.model_id "
-        "where p.resolved_on is not null"
-    ).df()
-    drift = connection.execute(
-        "select c.as_of_date, c.feature, c.psi, c.threshold, c.drifted from ml.drift_checks as c "
-        "join ml.daily_runs as r on c.as_of_date = r.run_date and c.model_id = r.model_id order by c.as_of_date"
-    ).df()
-    events = (
-        connection.execute(
-            "select event, effective_date, model_id, status, source, reason from ml.model_status order by event"
-        ).df()
-        if relation_exists(connection, "ml.model_status")
-        else pd.DataFrame(columns=["event", "effective_date", "model_id", "status", "source", "reason"])
-    )
-    models = connection.execute(
-        """
-        select r.model_id, count(*) as days, min(r.run_date) as first_day, max(r.run_date) as last_day,
-            any_value(m.metric_auc) as test_auc
-        from ml.daily_runs as r
-        left join (
-            select model_id, value as metric_auc from ml.metrics where split = 'test' and metric = 'auc'
-        ) as m using (model_id)
-        group by r.model_id order by first_day
-        """
-    ).df()
-    return MonitoringLog(runs, performance, resolved, drift, events, models)
+    return MonitoringLog(**frames)
 
 
 def _dates(values) -> pd.Series:

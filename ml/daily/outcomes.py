@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ml.train.data import FORWARD_RETURN, LabelSpec
-from store.marts import LABEL_DEFINITIONS, LABELS
+from ml.daily import storage
+from ml.train.data import LabelSpec
+from store.marts import LABEL_DEFINITIONS
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,7 @@ def resolve_outcomes(
 ) -> list[Resolution]:
     """Write the outcome, forward return, label known date and `resolved_on = day` of every unresolved
     prediction of `model_id` whose label is known by `day`; return them by (trade date, ticker)."""
-    connection.execute(
-        f"""
-        update ml.predictions as p
-        set outcome = l.{label.column}, outcome_return = l.{FORWARD_RETURN},
-            label_known_date = l.{label.known_date_column}, resolved_on = ?
-        from {LABELS} as l
-        where p.model_id = ? and p.resolved_on is null and p.voided_on is null and p.trade_date < ?
-            and l.ticker = p.ticker and l.trade_date = p.trade_date
-            and l.{label.column} is not null and l.{label.known_date_column} <= ?
-        """,
-        [day, model_id, day, day],
-    )
-    rows = connection.execute(
-        "select observation_id, raw_probability, outcome, trade_date from ml.predictions "
-        "where model_id = ? and resolved_on = ? order by trade_date, ticker",
-        [model_id, day],
-    ).fetchall()
+    rows = storage.resolve_predictions(connection, model_id, label, day)
     return [Resolution(int(i), float(p), int(y), d) for i, p, y, d in rows]
 
 
@@ -66,33 +51,4 @@ def void_outcomes(connection: duckdb.DuckDBPyConnection, model_id: str, label: L
     rows = connection.execute(
         f"select max_calendar_days from {LABEL_DEFINITIONS} where label_name = ?", [label.column]
     ).fetchall()
-    longest = int(rows[0][0]) + 1
-    connection.execute(
-        f"""
-        update ml.predictions as p
-        set voided_on = ?
-        where p.model_id = ? and p.resolved_on is null and p.voided_on is null and p.trade_date < ?
-            and (
-                date_diff('day', p.trade_date, ?) > ?
-                or exists (
-                    select 1 from {LABELS} as l
-                    where l.ticker = p.ticker and l.trade_date = p.trade_date
-                        and l.{label.column} is null and l.{label.known_date_column} <= ?
-                )
-            )
-        """,
-        [day, model_id, day, day, longest, day],
-    )
-    rows = connection.execute(
-        "select observation_id from ml.predictions where model_id = ? and voided_on = ? order by observation_id",
-        [model_id, day],
-    ).fetchall()
-    return [int(row[0]) for row in rows]
-
-
-def unresolved_models(connection: duckdb.DuckDBPyConnection) -> list[str]:
-    """The models with predictions waiting for their outcome."""
-    rows = connection.execute(
-        "select distinct model_id from ml.predictions where resolved_on is null and voided_on is null order by model_id"
-    ).fetchall()
-    return [row[0] for row in rows]
+    return storage.void_predictions(connection, model_id, label, day, longest=int(rows[0][0]) + 1)

@@ -16,9 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ml.daily import storage
 from ml.metrics import evaluate
-from store import insert_row
-from store.tables import ML_LIVE_PERFORMANCE
 
 #: Trade dates of resolved predictions the rolling window holds (about three months).
 WINDOW_DAYS = 60
@@ -58,12 +57,7 @@ def resolved_metrics(frame: pd.DataFrame, horizon: int) -> dict[str, float | Non
 def period_performance(connection: duckdb.DuckDBPyConnection, horizon: int) -> dict[str, float | None] | None:
     """The metrics of every resolved prediction of the day's champion in `ml.predictions` (a replay's whole
     period: the calls it made, not a challenger's in shadow); None when none."""
-    frame = connection.execute(
-        "select p.trade_date, p.ticker, p.calibrated_probability, p.outcome, p.outcome_return, p.rank_in_day, "
-        "p.names_in_day from ml.predictions as p "
-        "join ml.daily_runs as r on p.trade_date = r.run_date and p.model_id = r.model_id "
-        "where p.resolved_on is not null order by p.trade_date, p.ticker"
-    ).df()
+    frame = storage.resolved_calls(connection)
     return None if frame.empty else resolved_metrics(frame, horizon)
 
 
@@ -71,28 +65,14 @@ def record_live_performance(
     connection: duckdb.DuckDBPyConnection, model_id: str, day: dt.date, horizon: int
 ) -> dict[str, float | None] | None:
     """Compute and store the model's live metrics as of `day`; None (nothing stored) before any outcome."""
-    frame = connection.execute(
-        """
-        with window_dates as (
-            select distinct trade_date from ml.predictions
-            where model_id = ? and resolved_on <= ?
-            order by trade_date desc limit ?
-        )
-        select trade_date, ticker, calibrated_probability, outcome, outcome_return, rank_in_day, names_in_day
-        from ml.predictions
-        where model_id = ? and resolved_on <= ? and trade_date in (select trade_date from window_dates)
-        order by trade_date, ticker
-        """,
-        [model_id, day, WINDOW_DAYS, model_id, day],
-    ).df()
+    frame = storage.resolved_window(connection, model_id, day, WINDOW_DAYS)
     if frame.empty:
         return None
     metrics = resolved_metrics(frame, horizon)
     dates = frame["trade_date"]
     metrics["dates"] = int(dates.nunique())
-    insert_row(
+    storage.insert_live_performance(
         connection,
-        ML_LIVE_PERFORMANCE,
         {
             "model_id": model_id,
             "as_of_date": day,

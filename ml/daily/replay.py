@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from ml.daily import storage
 from ml.daily.performance import period_performance
 from ml.daily.retraining import training_settings
 from ml.daily.routine import ModelCache, run_day
@@ -35,10 +36,6 @@ from ml.train.pipeline import train_model
 from ml.train.registry import StatusChange, champion_id, record_status
 from store import connect, create_tables, transaction
 from store.marts import FEATURES
-from store.tables import ML_MODEL_STATUS, day_tables
-
-#: What a replay starts without: every day's rows of the daily routine, and the models' statuses.
-DAILY_TABLES = (*day_tables(), ML_MODEL_STATUS)
 
 
 @dataclass
@@ -112,8 +109,7 @@ def replay(
         raise MLError(f"the feature mart has no trading day from {start} to {end}: nothing to replay.")
     with transaction(connection):
         first = champion_id(connection)
-        for table in DAILY_TABLES:
-            connection.execute(f"drop table if exists {table.qualified}")
+        storage.drop_daily_tables(connection)
         create_tables(connection, "ml")
         if first is not None:
             change = StatusChange("champion", days[0], "replay", "the champion of the store this replay copied")
@@ -150,16 +146,12 @@ def replay(
         if result.trained_model_id is not None:
             retrains += 1
             report(f"{day}: trained challenger {result.trained_model_id} ({result.retrain_reason})")
-            training_seconds += connection.execute(
-                "select training_seconds from ml.models where model_id = ?", [result.trained_model_id]
-            ).fetchall()[0][0]
+            training_seconds += storage.training_seconds(connection, result.trained_model_id)
         progress(done, len(days))
     model = models.get(connection)
     performance = period_performance(connection, model.horizon)
     resolved = 0 if performance is None else int(performance["rows"])  # the calls resolved, not the shadow's
-    refits = connection.execute(
-        "select coalesce(max(automatic_fits), 0) from ml.live_calibration where model_id = ?", [model.model_id]
-    ).fetchall()[0][0]
+    refits = storage.automatic_fits(connection, model.model_id)
     return ReplaySummary(
         into=into,
         model_id=model.model_id,

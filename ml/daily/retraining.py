@@ -41,6 +41,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ml.backtest.factors import newey_west_t
+from ml.daily import storage
 from ml.daily.drift import DriftCheck
 from ml.metrics import evaluate
 from ml.train.pipeline import TrainSummary, train_model
@@ -93,9 +94,7 @@ def retrain_reason(
 
 def training_settings(connection: duckdb.DuckDBPyConnection, model_id: str) -> dict:
     """The `train_model` keywords that retrain `model_id` as it was trained (label, features, seed, device...)."""
-    random_state, device, params, features = connection.execute(
-        "select random_state, device_requested, params, features from ml.models where model_id = ?", [model_id]
-    ).fetchall()[0]
+    random_state, device, params, features = storage.training_row(connection, model_id)
     params = json.loads(params)
     selector = params.get("selector", {})
     return {
@@ -163,29 +162,9 @@ class Comparison:
         )
 
 
-def shared_window(
-    connection: duckdb.DuckDBPyConnection, champion_id: str, challenger_id: str, day: dt.date
-) -> pd.DataFrame:
-    """The (ticker, trade date) rows both models scored and resolved by `day`, of the latest `SHADOW_DAYS`
-    trade dates they share: each model's calibrated probability, the outcome and the forward return."""
-    return connection.execute(
-        """
-        with pairs as (
-            select a.trade_date, a.ticker, a.calibrated_probability as champion_probability,
-                b.calibrated_probability as challenger_probability, a.outcome, a.outcome_return
-            from ml.predictions as a
-            join ml.predictions as b on a.trade_date = b.trade_date and a.ticker = b.ticker
-            where a.model_id = ? and b.model_id = ? and a.resolved_on <= ? and b.resolved_on <= ?
-        ),
-        window_dates as (select distinct trade_date from pairs order by trade_date desc limit ?)
-        select * from pairs where trade_date in (select trade_date from window_dates) order by trade_date, ticker
-        """,
-        [champion_id, challenger_id, day, day, SHADOW_DAYS],
-    ).df()
-
-
 def compare(frame: pd.DataFrame, horizon: int) -> Comparison | None:
-    """The comparison on `shared_window`'s rows; None until they span `SHADOW_DAYS` trade dates."""
+    """The comparison on the rows of `ml.daily.storage.shared_window`; None until they span `SHADOW_DAYS`
+    trade dates."""
     dates = frame["trade_date"]
     if dates.nunique() < SHADOW_DAYS:
         return None
@@ -242,12 +221,9 @@ def judge(
     connection: duckdb.DuckDBPyConnection, champion_id: str, challenger_id: str, day: dt.date, horizon: int
 ) -> Decision | None:
     """Promote or reject the challenger when its window is complete, or when it expired; None while it waits."""
-    comparison = compare(shared_window(connection, champion_id, challenger_id, day), horizon)
+    comparison = compare(storage.shared_window(connection, champion_id, challenger_id, day, SHADOW_DAYS), horizon)
     if comparison is None:
-        shadow_dates = connection.execute(
-            "select count(distinct trade_date) from ml.predictions where model_id = ? and trade_date <= ?",
-            [challenger_id, day],
-        ).fetchall()[0][0]
+        shadow_dates = storage.scored_dates(connection, challenger_id, day)
         if shadow_dates < EXPIRY_DAYS:
             return None
         decision = Decision(

@@ -39,27 +39,19 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
+from ml.daily import storage
 from ml.daily.drift import DriftCheck, check_drift, record_drift, record_thresholds, training_thresholds
-from ml.daily.live_calibration import live_calibrator, previous_state, save_live_calibrator, start_live
-from ml.daily.outcomes import resolve_outcomes, unresolved_models, void_outcomes
+from ml.daily.live_calibration import calibrator_before, save_live_calibrator
+from ml.daily.outcomes import resolve_outcomes, void_outcomes
 from ml.daily.performance import record_live_performance
 from ml.daily.retraining import Decision, degraded, judge, retrain_reason, train_challenger
 from ml.daily.scoring import mart_version_number, score_day
 from ml.errors import MLError
 from ml.estimators.calibration import ProbabilityCalibrator
 from ml.train.data import label_spec
-from ml.train.registry import (
-    TrainedModel,
-    champion_id,
-    delete_model,
-    load_model_row,
-    models_with_status,
-    trained_model_from_row,
-)
-from store import create_tables, insert_frame, insert_row, transaction
-from store.tables import ML_DAILY_RUNS, ML_PREDICTIONS, day_tables
+from ml.train.registry import TrainedModel, champion_id, load_model_row, models_with_status, trained_model_from_row
+from store import create_tables, transaction
 
 
 @dataclass
@@ -134,45 +126,19 @@ class ModelCache:
                 load_model_row(connection)  # raises the one-sentence "train a model first"
         if model_id not in self._models:
             row = load_model_row(connection, model_id)
-            test = connection.execute(
-                "select metric, value from ml.metrics where model_id = ? and split = 'test'", [model_id]
-            ).fetchall()
-            model = _model(row, dict(test))
+            model = _model(row, storage.model_test_metrics(connection, model_id))
             model.trained = trained_model_from_row(row)
             self._models[model_id] = model
         return self._models[model_id]
 
 
-def last_run_day(connection: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The latest day a daily run scored (None before the first)."""
-    return connection.execute(f"select max(run_date) from {ML_DAILY_RUNS.qualified}").fetchall()[0][0]
+@dataclass
+class _Live:
+    """Each model's live calibrator during the day, whether it refitted itself today, and the outcomes resolved."""
 
-
-def _forget_day(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-    """Undo what an earlier run of `day` wrote (step 1 of the module docstring)."""
-    for table in day_tables():
-        connection.execute(f"delete from {table.qualified} where {table.day_column} = ?", [day])
-    connection.execute(
-        "update ml.predictions set outcome = null, outcome_return = null, label_known_date = null, "
-        "resolved_on = null where resolved_on = ?",
-        [day],
-    )
-    connection.execute("update ml.predictions set voided_on = null where voided_on = ?", [day])
-    trained = connection.execute(
-        "select model_id from ml.model_status where effective_date = ? and source = 'daily' and status = 'challenger'",
-        [day],
-    ).fetchall()
-    for (model_id,) in trained:
-        delete_model(connection, model_id)
-    connection.execute("delete from ml.model_status where effective_date = ? and source = 'daily'", [day])
-
-
-def _calibrator_before(connection: duckdb.DuckDBPyConnection, model: _Model, day: dt.date) -> ProbabilityCalibrator:
-    """The model's live calibrator at the end of the last day before `day` it was stored for, or its training
-    calibrator with the live settings."""
-    previous = previous_state(connection, model.model_id, day)
-    calibrator = None if previous is None else live_calibrator(connection, model.model_id, previous)
-    return start_live(model.calibrator_state) if calibrator is None else calibrator
+    calibrators: dict[str, ProbabilityCalibrator] = field(default_factory=dict)
+    refitted: dict[str, bool] = field(default_factory=dict)
+    resolved: int = 0
 
 
 def run_day(
@@ -189,77 +155,16 @@ def run_day(
     started, started_at = time.perf_counter(), dt.datetime.now()
     models = models or ModelCache()
     with transaction(connection):
-        create_tables(connection, "ml")
-        last = last_run_day(connection)
-        if last is not None and day < last:
-            raise MLError(
-                f"{day} is before the last day scored ({last}): re-running it would leave the days after it built "
-                "on another history; run the daily routine from a later day."
-            )
-        _forget_day(connection, day)
-        champion = models.get(connection)
-        if day <= champion.calibration_end:
-            raise MLError(
-                f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}, so {day} is "
-                "in its sample: score a later day, or train a model on data before it."
-            )
+        champion = _start_day(connection, day, models)
         shadow = [models.get(connection, model_id) for model_id in models_with_status(connection, "challenger")]
-
-        calibrators: dict[str, ProbabilityCalibrator] = {}
-        refitted: dict[str, bool] = {}
-        resolved = 0
-        waiting = [*unresolved_models(connection), champion.model_id, *(model.model_id for model in shadow)]
-        for model_id in dict.fromkeys(waiting):
-            model = models.get(connection, model_id)
-            calibrator = _calibrator_before(connection, model, day)
-            fits = calibrator.n_automatic_fits
-            label = label_spec(model.label)
-            for outcome in resolve_outcomes(connection, model_id, label, day):
-                calibrator.add_observation(
-                    outcome.raw_probability, outcome.outcome, observation_id=outcome.observation_id
-                )
-                resolved += 1
-            for observation_id in void_outcomes(connection, model_id, label, day):
-                calibrator.discard_pending(observation_id)
-            calibrators[model_id], refitted[model_id] = calibrator, calibrator.n_automatic_fits > fits
-
-        decision = None
-        for challenger in shadow:
-            decision = judge(connection, champion.model_id, challenger.model_id, day, champion.horizon)
-            if decision is not None:
-                report(f"{day}: {decision.summary()}")
-                if decision.promoted:
-                    champion = challenger
-        shadow = [model for model in shadow if decision is None or model.model_id != decision.challenger_id]
-        report(f"{day}: {resolved:,} outcome(s) resolved; scoring with model {champion.model_id}")
-
-        calibrator = calibrators[champion.model_id]
-        scores = _score(connection, champion, day, calibrator)
+        live = _resolve_outcomes(connection, day, models, [champion, *shadow])
+        champion, shadow, decision = _judge_challengers(connection, day, champion, shadow, report)
+        report(f"{day}: {live.resolved:,} outcome(s) resolved; scoring with model {champion.model_id}")
+        scores = _score(connection, champion, day, live.calibrators[champion.model_id])
         for model in shadow:
-            _score(connection, model, day, calibrators[model.model_id])
-
-        if champion.drift_thresholds is None:
-            champion.drift_thresholds = training_thresholds(
-                connection, champion.model_id, champion.trained.features, champion.train_first, champion.train_last
-            )
-            record_thresholds(connection, champion.model_id, champion.drift_thresholds)
-        drift = check_drift(
-            connection,
-            champion.model_id,
-            champion.trained.features,
-            mart_version_number(champion.mart_version),
-            day,
-            champion.drift_thresholds,
-        )
-        record_drift(connection, champion.model_id, drift)
-
-        performance = None
-        for model_id, live in calibrators.items():
-            save_live_calibrator(connection, model_id, day, live, refitted=refitted[model_id])
-            metrics = record_live_performance(connection, model_id, day, models.get(connection, model_id).horizon)
-            if model_id == champion.model_id:
-                performance = metrics
-
+            _score(connection, model, day, live.calibrators[model.model_id])
+        drift = _check_drift(connection, champion, day)
+        performance = _store_live_state(connection, day, models, live, champion.model_id)
         reason = retrain_reason(
             retrain, drift, degraded(champion.test_metrics, performance), [model.model_id for model in shadow]
         )
@@ -268,10 +173,9 @@ def run_day(
             report(f"{day}: training a challenger on the labels known by {day} ({reason})")
             trained_id = train_challenger(connection, champion.model_id, day, reason, report=report).model_id
         seconds = time.perf_counter() - started
-        method = calibrator.method_
-        insert_row(
+        method = live.calibrators[champion.model_id].method_
+        storage.insert_run(
             connection,
-            ML_DAILY_RUNS,
             {
                 "run_date": day,
                 "model_id": champion.model_id,
@@ -279,7 +183,7 @@ def run_day(
                 "started_at": started_at,
                 "finished_at": dt.datetime.now(),
                 "scored": len(scores),
-                "resolved": resolved,
+                "resolved": live.resolved,
                 "calibration_method": method,
                 "drifted_share": drift.drifted_share,
                 "drift_triggered": drift.triggered,
@@ -294,9 +198,9 @@ def run_day(
         day=day,
         model_id=champion.model_id,
         scored=len(scores),
-        resolved=resolved,
+        resolved=live.resolved,
         calibration_method=method,
-        refitted=refitted[champion.model_id],
+        refitted=live.refitted[champion.model_id],
         performance=performance,
         seconds=seconds,
         drift=drift,
@@ -308,33 +212,107 @@ def run_day(
     )
 
 
+def _start_day(connection: duckdb.DuckDBPyConnection, day: dt.date, models: ModelCache) -> _Model:
+    """Step 1: refuse a day before the last one run, forget an earlier run of `day`; return the champion,
+    refusing a day in its sample."""
+    create_tables(connection, "ml")
+    last = storage.last_run_day(connection)
+    if last is not None and day < last:
+        raise MLError(
+            f"{day} is before the last day scored ({last}): re-running it would leave the days after it built "
+            "on another history; run the daily routine from a later day."
+        )
+    storage.forget_day(connection, day)
+    champion = models.get(connection)
+    if day <= champion.calibration_end:
+        raise MLError(
+            f"model {champion.model_id} was calibrated on outcomes up to {champion.calibration_end}, so {day} is "
+            "in its sample: score a later day, or train a model on data before it."
+        )
+    return champion
+
+
+def _resolve_outcomes(
+    connection: duckdb.DuckDBPyConnection, day: dt.date, models: ModelCache, scoring: list[_Model]
+) -> _Live:
+    """Step 2: for every model with predictions waiting and every model scoring today, resolve the outcomes
+    known by `day` into its live calibrator as of the previous day (and drop the void ones from it)."""
+    live = _Live()
+    waiting = [*storage.models_waiting(connection), *(model.model_id for model in scoring)]
+    for model_id in dict.fromkeys(waiting):
+        model = models.get(connection, model_id)
+        calibrator = calibrator_before(connection, model_id, day, model.calibrator_state)
+        fits = calibrator.n_automatic_fits
+        label = label_spec(model.label)
+        for outcome in resolve_outcomes(connection, model_id, label, day):
+            calibrator.add_observation(outcome.raw_probability, outcome.outcome, observation_id=outcome.observation_id)
+            live.resolved += 1
+        for observation_id in void_outcomes(connection, model_id, label, day):
+            calibrator.discard_pending(observation_id)
+        live.calibrators[model_id], live.refitted[model_id] = calibrator, calibrator.n_automatic_fits > fits
+    return live
+
+
+def _judge_challengers(
+    connection: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    champion: _Model,
+    shadow: list[_Model],
+    report: Callable[[str], None],
+) -> tuple[_Model, list[_Model], Decision | None]:
+    """Step 3: judge each challenger in shadow against the champion; return the day's champion (a promoted
+    challenger), the challengers still in shadow and the decision taken."""
+    decision = None
+    for challenger in shadow:
+        decision = judge(connection, champion.model_id, challenger.model_id, day, champion.horizon)
+        if decision is not None:
+            report(f"{day}: {decision.summary()}")
+            if decision.promoted:
+                champion = challenger
+    shadow = [model for model in shadow if decision is None or model.model_id != decision.challenger_id]
+    return champion, shadow, decision
+
+
 def _score(
     connection: duckdb.DuckDBPyConnection, model: _Model, day: dt.date, calibrator: ProbabilityCalibrator
 ) -> pd.DataFrame:
-    """Score the day with `model`, add the scores to its live calibrator as pending and log them."""
+    """Step 4: score the day with `model`, add the scores to its live calibrator as pending and log them."""
     scores = score_day(connection, model.trained, model.mart_version, day, calibrator)
     scores["observation_id"] = [
         calibrator.add_observation(float(p), date=day) for p in scores["raw_probability"].to_numpy()
     ]
-    _insert_predictions(connection, model.model_id, day, scores)
+    storage.insert_predictions(connection, model.model_id, day, scores)
     return scores
 
 
-def _insert_predictions(connection: duckdb.DuckDBPyConnection, model_id: str, day: dt.date, scores) -> None:
-    """Append the day's scores to `ml.predictions` (outcome columns NULL until resolved)."""
-    rows = len(scores)
-    table = pa.table(
-        {
-            "model_id": pa.array([model_id] * rows, pa.string()),
-            "trade_date": pa.array([day] * rows, pa.date32()),
-            "ticker": pa.array(scores["ticker"].tolist(), pa.string()),
-            "regime_id": pa.array(list(scores["regime_id"]), pa.int32()),
-            "raw_probability": pa.array(scores["raw_probability"].to_numpy(), pa.float64()),
-            "calibrated_probability": pa.array(scores["calibrated_probability"].to_numpy(), pa.float64()),
-            "rank_in_day": pa.array(scores["rank_in_day"].to_numpy(), pa.int32()),
-            "names_in_day": pa.array(scores["names_in_day"].to_numpy(), pa.int32()),
-            "observation_id": pa.array(scores["observation_id"].to_numpy(), pa.int64()),
-            "scored_at": pa.array([dt.datetime.now()] * rows, pa.timestamp("us")),
-        }
+def _check_drift(connection: duckdb.DuckDBPyConnection, champion: _Model, day: dt.date) -> DriftCheck:
+    """Step 5: the champion's features over the recent window against its training thresholds (stored once),
+    and the check stored."""
+    if champion.drift_thresholds is None:
+        champion.drift_thresholds = training_thresholds(
+            connection, champion.model_id, champion.trained.features, champion.train_first, champion.train_last
+        )
+        record_thresholds(connection, champion.model_id, champion.drift_thresholds)
+    drift = check_drift(
+        connection,
+        champion.model_id,
+        champion.trained.features,
+        mart_version_number(champion.mart_version),
+        day,
+        champion.drift_thresholds,
     )
-    insert_frame(connection, ML_PREDICTIONS, table)
+    record_drift(connection, champion.model_id, drift)
+    return drift
+
+
+def _store_live_state(
+    connection: duckdb.DuckDBPyConnection, day: dt.date, models: ModelCache, live: _Live, champion_id: str
+) -> dict[str, float | None] | None:
+    """Step 6: each live calibrator as of the day and each model's live performance; return the champion's."""
+    performance = None
+    for model_id, calibrator in live.calibrators.items():
+        save_live_calibrator(connection, model_id, day, calibrator, refitted=live.refitted[model_id])
+        metrics = record_live_performance(connection, model_id, day, models.get(connection, model_id).horizon)
+        if model_id == champion_id:
+            performance = metrics
+    return performance

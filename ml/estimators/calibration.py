@@ -659,8 +659,10 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         every calibrator's. A version 2 state's `holdout_fraction` gives way to the default `n_folds` (it
         matters only when 'auto' chooses again); its fitted map and evidence are kept as they were.
 
-        Raises:
-            StateError: `state` is not a ProbabilityCalibrator state, or is incomplete.
+        Raises
+        ------
+        StateError
+            `state` is not a ProbabilityCalibrator state, or is incomplete.
         """
         cls._check_state_format(state)
         with cls._reading_state():

@@ -271,8 +271,10 @@ class DriftDetector(JsonPersistenceMixin, BaseEstimator):
     def from_dict(cls, state: dict[str, Any]) -> DriftDetector:
         """Rebuild a fitted detector from `to_dict` output (e.g. read back from the database, or `load`).
 
-        Raises:
-            StateError: `state` is not a DriftDetector state, or is incomplete.
+        Raises
+        ------
+        StateError
+            `state` is not a DriftDetector state, or is incomplete.
         """
         cls._check_state_format(state)
         with cls._reading_state():

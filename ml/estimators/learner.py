@@ -186,59 +186,88 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     See the module docstring for how the models, folds and early stopping fit together. Fit it on the
     training window only, with rows in time order.
 
-    Parameters:
-        random_state: int, `numpy.random.RandomState` or None. Seeds every booster (bagging and feature
-            fraction) so two fits with the same int give identical predictions; None draws a new seed.
-        device: 'cpu', 'gpu' (LightGBM's OpenCL learner), 'cuda' (a CUDA build of LightGBM) or 'auto'
-            (cuda, then gpu, then cpu); resolved at fit time by `ml.estimators.engines.device.resolve_device`.
-        min_regime_rows: fewest training rows a regime needs for its own model.
-        n_folds: number of contiguous time blocks for the out-of-fold predictions the stacker is fitted on.
-        lgbm_params: LightGBM parameters overriding `DEFAULT_LGBM_PARAMS` (not the ones in
-            `RESERVED_LGBM_PARAMS`, which this class sets).
-        num_boost_round: most boosting rounds per model.
-        early_stopping_rounds: rounds without improvement of the first metric before stopping; None
-            trains every model for `num_boost_round` rounds.
-        min_boost_round: fewest rounds a model keeps when early stopping picks fewer (at most
-            `num_boost_round`). Where the signal is weak, early stopping on log loss keeps one to a few trees,
-            whose few leaves give many rows (most stocks of a day) the same probability: a model that cannot
-            rank. `python -m ml.train` uses 50 (docs/ml.md); 1 keeps early stopping's choice.
-        regime_column: the column of X holding each row's regime id (0-11; NaN for none). It is an input,
-            never a feature. Instead of the column, the regimes may be passed with `regime_ids=` (not both).
-            None: X has no regime column; without `regime_ids=` only the global model is trained and used.
-        validation_fraction: share of the most recent trade dates `train_ensemble` holds out as its validation
-            set when none is given.
-        label_horizon: trading days a label looks ahead (5 for `label_up_5d`); `train_ensemble` drops the
-            training rows of that many dates before its held-out block, whose labels overlap it.
-        engine: where the boosters train: 'local' (LightGBM in this process) or 'dask' (`lightgbm.dask` on the
-            Dask cluster at `scheduler`; `ml.estimators.engines.dask` says how, and how its early stopping is replayed).
-            Only the training moves: prediction, stacking and persistence are the same.
-        scheduler: the Dask scheduler's address (for example `tcp://10.0.0.5:8786`), required with
-            engine='dask' (`ml.estimators.engines.dask.cluster` starts a local one); None with engine='local'.
-        examples: with engine='dask', the folder of Parquet files the training rows were exported to
-            (`ml.train.data.export_training_examples`, at a path every worker can read): the workers then read the
-            features of each fit's rows from it themselves, and X's index must hold each row's
-            `row_position` there. None: the driver sends the rows of X to the workers.
+    Parameters
+    ----------
+    random_state
+        int, `numpy.random.RandomState` or None. Seeds every booster (bagging and feature
+        fraction) so two fits with the same int give identical predictions; None draws a new seed.
+    device
+        'cpu', 'gpu' (LightGBM's OpenCL learner), 'cuda' (a CUDA build of LightGBM) or 'auto'
+        (cuda, then gpu, then cpu); resolved at fit time by `ml.estimators.engines.device.resolve_device`.
+    min_regime_rows
+        fewest training rows a regime needs for its own model.
+    n_folds
+        number of contiguous time blocks for the out-of-fold predictions the stacker is fitted on.
+    lgbm_params
+        LightGBM parameters overriding `DEFAULT_LGBM_PARAMS` (not the ones in
+        `RESERVED_LGBM_PARAMS`, which this class sets).
+    num_boost_round
+        most boosting rounds per model.
+    early_stopping_rounds
+        rounds without improvement of the first metric before stopping; None
+        trains every model for `num_boost_round` rounds.
+    min_boost_round
+        fewest rounds a model keeps when early stopping picks fewer (at most
+        `num_boost_round`). Where the signal is weak, early stopping on log loss keeps one to a few trees,
+        whose few leaves give many rows (most stocks of a day) the same probability: a model that cannot
+        rank. `python -m ml.train` uses 50 (docs/ml.md); 1 keeps early stopping's choice.
+    regime_column
+        the column of X holding each row's regime id (0-11; NaN for none). It is an input,
+        never a feature. Instead of the column, the regimes may be passed with `regime_ids=` (not both).
+        None: X has no regime column; without `regime_ids=` only the global model is trained and used.
+    validation_fraction
+        share of the most recent trade dates `train_ensemble` holds out as its validation
+        set when none is given.
+    label_horizon
+        trading days a label looks ahead (5 for `label_up_5d`); `train_ensemble` drops the
+        training rows of that many dates before its held-out block, whose labels overlap it.
+    engine
+        where the boosters train: 'local' (LightGBM in this process) or 'dask' (`lightgbm.dask` on the
+        Dask cluster at `scheduler`; `ml.estimators.engines.dask` says how, and how its early stopping is replayed).
+        Only the training moves: prediction, stacking and persistence are the same.
+    scheduler
+        the Dask scheduler's address (for example `tcp://10.0.0.5:8786`), required with
+        engine='dask' (`ml.estimators.engines.dask.cluster` starts a local one); None with engine='local'.
+    examples
+        with engine='dask', the folder of Parquet files the training rows were exported to
+        (`ml.train.data.export_training_examples`, at a path every worker can read): the workers then read the
+        features of each fit's rows from it themselves, and X's index must hold each row's
+        `row_position` there. None: the driver sends the rows of X to the workers.
 
-    Fitted attributes:
-        booster_: the global `lightgbm.Booster`, cut to its best iteration.
-        regime_boosters_: {regime id: `lightgbm.Booster`} for the regimes with their own model.
-        stacker_: the fitted `ml.estimators.stacking.NonNegativeLogisticRegression` over [logit(global), logit(regime)]
-            (coefficients >= 0; the regime coefficient is 0 when the global model alone was chosen).
-        stacker_choice_: 'blend' (both inputs) or 'global' (the global model alone); 'unconstrained' for a
-            learner restored from a version 1 state.
-        stacker_scores_: {'log_loss': {'blend': float or None, 'global': float}, 'improvement',
-            'standard_error', 'reason'}: the cross-fitted out-of-fold log loss of each stacker, the blend's
-            improvement on the global model alone and its standard error, and why the choice was made (see
-            `ml.estimators.stacking.choose_stacker`; empty for a version 1 state).
-        classes_: array([0, 1]).
-        feature_names_in_, n_features_in_: the feature columns (all columns of X but the regime column), in
-            the order the boosters use them, and their number.
-        best_iterations_: {'global': rounds, 'regimes': {regime id: rounds}}.
-        regimes_trained_, regimes_fallback_: sorted regime ids with and without their own model.
-        lightgbm_params_: the booster parameters used (with the seed and device).
-        seed_: the LightGBM seed drawn from `random_state`.
-        device_used_, device_reason_: the LightGBM device type that trained and why.
-        training_report_: the dict `train_ensemble` returned (or `fit` built); absent after `from_dict`.
+    Attributes
+    ----------
+    booster_
+        the global `lightgbm.Booster`, cut to its best iteration.
+    regime_boosters_
+        {regime id: `lightgbm.Booster`} for the regimes with their own model.
+    stacker_
+        the fitted `ml.estimators.stacking.NonNegativeLogisticRegression` over [logit(global), logit(regime)]
+        (coefficients >= 0; the regime coefficient is 0 when the global model alone was chosen).
+    stacker_choice_
+        'blend' (both inputs) or 'global' (the global model alone); 'unconstrained' for a
+        learner restored from a version 1 state.
+    stacker_scores_
+        {'log_loss': {'blend': float or None, 'global': float}, 'improvement',
+        'standard_error', 'reason'}: the cross-fitted out-of-fold log loss of each stacker, the blend's
+        improvement on the global model alone and its standard error, and why the choice was made (see
+        `ml.estimators.stacking.choose_stacker`; empty for a version 1 state).
+    classes_
+        array([0, 1]).
+    feature_names_in_, n_features_in_
+        the feature columns (all columns of X but the regime column), in
+        the order the boosters use them, and their number.
+    best_iterations_
+        {'global': rounds, 'regimes': {regime id: rounds}}.
+    regimes_trained_, regimes_fallback_
+        sorted regime ids with and without their own model.
+    lightgbm_params_
+        the booster parameters used (with the seed and device).
+    seed_
+        the LightGBM seed drawn from `random_state`.
+    device_used_, device_reason_
+        the LightGBM device type that trained and why.
+    training_report_
+        the dict `train_ensemble` returned (or `fit` built); absent after `from_dict`.
 
     Unlike scikit-learn's classifiers, `predict` returns the probability of class 1 (the plan's contract:
     the probability of an up move in 5 days, 0-1), not a label; `predict_proba(X)[:, 1] >= 0.5` gives labels.
@@ -295,24 +324,34 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     ) -> HierarchicalMetaLearner:
         """Fit the global, regime and stacker models on all rows given and return self.
 
-        Parameters:
-            X: training features, one row per example, **in time order** (numeric columns; NaN allowed), with
-                the regime id in column `regime_column` unless `regime_ids` is given. Every other column is a
-                feature.
-            y: binary labels (0/1), one per row of X.
-            regime_ids: integer regime id per row (NaN: no regime, uses the global model), when X has no
-                regime column.
-            X_val, y_val: optional validation window, later than the training window and purged from it by the
-                caller, with its regimes in `X_val[regime_column]` or `regime_val`; used for early stopping and
-                `training_report_['val_auc']`. Without it each model stops early on its own training tail.
+        Parameters
+        ----------
+        X
+            training features, one row per example, **in time order** (numeric columns; NaN allowed), with
+            the regime id in column `regime_column` unless `regime_ids` is given. Every other column is a
+            feature.
+        y
+            binary labels (0/1), one per row of X.
+        regime_ids
+            integer regime id per row (NaN: no regime, uses the global model), when X has no
+            regime column.
+        X_val, y_val
+            optional validation window, later than the training window and purged from it by the
+            caller, with its regimes in `X_val[regime_column]` or `regime_val`; used for early stopping and
+            `training_report_['val_auc']`. Without it each model stops early on its own training tail.
 
-        Returns:
-            self.
+        Returns
+        -------
+        self.
 
-        Raises:
-            InvalidInputError: malformed inputs or parameters, or regimes given both ways or not at all.
-            MissingFeaturesError: X_val lacks a feature column of X.
-            DeviceUnavailableError: `device` is 'gpu' or 'cuda' and that learner is unavailable.
+        Raises
+        ------
+        InvalidInputError
+            malformed inputs or parameters, or regimes given both ways or not at all.
+        MissingFeaturesError
+            X_val lacks a feature column of X.
+        DeviceUnavailableError
+            `device` is 'gpu' or 'cuda' and that learner is unavailable.
         """
         self._start_fit()
         features, labels, regimes = self._training_inputs(X, y, regime_ids)
@@ -348,22 +387,29 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         before them purged, and a warning says that a panel (many tickers per date) needs `trade_dates=` or a
         trade_date index.
 
-        Parameters:
-            X, y, regime_ids, X_val, y_val, regime_val: as for `fit`. Rows in time order.
-            trade_dates: optional trade date per row of X (ignored when a validation set is given).
+        Parameters
+        ----------
+        X, y, regime_ids, X_val, y_val, regime_val
+            as for `fit`. Rows in time order.
+        trade_dates
+            optional trade date per row of X (ignored when a validation set is given).
 
-        Returns:
-            {'train_auc': in-sample AUC of the final ensemble, 'oof_auc': AUC of the stacker on the
-            out-of-fold inputs, 'val_auc': AUC on the validation rows (None only when they hold one class),
-            'device_used', 'device_reason', 'regimes_trained', 'regimes_fallback', 'best_iterations',
-            'rows' (training rows fitted on), 'rows_held_out' and 'rows_purged' (0 with a given validation
-            set), 'validation': {'source': 'given' or 'holdout', 'rows', 'rows_purged', 'by': None,
-            'trade_date' or 'row order', 'first_date', 'last_training_date', 'purged_dates'}}.
+        Returns
+        -------
+        {'train_auc': in-sample AUC of the final ensemble, 'oof_auc': AUC of the stacker on the
+        out-of-fold inputs, 'val_auc': AUC on the validation rows (None only when they hold one class),
+        'device_used', 'device_reason', 'regimes_trained', 'regimes_fallback', 'best_iterations',
+        'rows' (training rows fitted on), 'rows_held_out' and 'rows_purged' (0 with a given validation
+        set), 'validation': {'source': 'given' or 'holdout', 'rows', 'rows_purged', 'by': None,
+        'trade_date' or 'row order', 'first_date', 'last_training_date', 'purged_dates'}}.
 
-        Raises:
-            InvalidInputError: malformed inputs or parameters, rows out of date order, or too few rows left
-                to train on after the hold-out.
-            DeviceUnavailableError: `device` is 'gpu' or 'cuda' and that learner is unavailable.
+        Raises
+        ------
+        InvalidInputError
+            malformed inputs or parameters, rows out of date order, or too few rows left
+            to train on after the hold-out.
+        DeviceUnavailableError
+            `device` is 'gpu' or 'cuda' and that learner is unavailable.
         """
         self._start_fit()
         features, labels, regimes = self._training_inputs(X, y, regime_ids)
@@ -724,16 +770,23 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def predict_proba(self, X: pd.DataFrame, *, regime_ids: Any = None) -> np.ndarray:
         """Probabilities of class 0 and class 1, shape (n, 2) like scikit-learn.
 
-        Parameters:
-            X: features with (at least) the fitted feature columns; extra columns are ignored. The regimes come
-                from its column `regime_column` or from `regime_ids` (one way, not both), as for `fit`.
-            regime_ids: regime id per row; an id without its own model, or NaN, uses the global model.
+        Parameters
+        ----------
+        X
+            features with (at least) the fitted feature columns; extra columns are ignored. The regimes come
+            from its column `regime_column` or from `regime_ids` (one way, not both), as for `fit`.
+        regime_ids
+            regime id per row; an id without its own model, or NaN, uses the global model.
 
-        Raises:
-            NotFittedError: the learner has not been fitted or restored.
-            MissingFeaturesError: X lacks a fitted feature column.
-            InvalidInputError: regimes given both ways, or not at all (unless `regime_column` is None and the
-                learner has no regime model).
+        Raises
+        ------
+        NotFittedError
+            the learner has not been fitted or restored.
+        MissingFeaturesError
+            X lacks a fitted feature column.
+        InvalidInputError
+            regimes given both ways, or not at all (unless `regime_column` is None and the
+            learner has no regime model).
         """
         check_is_fitted(self, "predict")
         features, regimes = self._prediction_inputs(X, regime_ids)
@@ -753,8 +806,10 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def score(self, X: pd.DataFrame, y: Any, *, regime_ids: Any = None) -> float:
         """ROC AUC of `predict(X)` against the 0/1 labels `y` (what a scikit-learn search maximizes).
 
-        Raises:
-            InvalidInputError: `y` holds a single class (the AUC is undefined).
+        Raises
+        ------
+        InvalidInputError
+            `y` holds a single class (the AUC is undefined).
         """
         probabilities = self.predict(X, regime_ids=regime_ids)
         labels = check_binary_labels(y, len(probabilities), self, "y")
@@ -791,8 +846,10 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def feature_importance(self, importance_type: str = "gain") -> pd.Series:
         """Importance of each feature in the global model, normalized to sum to 1, largest first.
 
-        Parameters:
-            importance_type: 'gain' (total split gain) or 'split' (number of splits).
+        Parameters
+        ----------
+        importance_type
+            'gain' (total split gain) or 'split' (number of splits).
         """
         check_is_fitted(self, "read its feature importance")
         return _importance(self.booster_, list(self.feature_names_in_), importance_type)
@@ -813,11 +870,12 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
     def to_dict(self) -> dict:
         """The fitted learner as JSON-serializable parts: LightGBM model text and plain numbers, no pickle.
 
-        Returns:
-            {'format', 'global_model', 'regime_models' {str(regime): text}, 'stacker' {'coef', 'intercept',
-            'choice', 'scores'}, 'params' (constructor parameters), 'lightgbm_params', 'feature_names', 'device_used',
-            'device_reason', 'best_iterations', 'regimes_fallback', 'seed'}. `save(path)` writes it as JSON
-            text. A `random_state` that is a RandomState object is stored as None (the seed it gave is kept).
+        Returns
+        -------
+        {'format', 'global_model', 'regime_models' {str(regime): text}, 'stacker' {'coef', 'intercept',
+        'choice', 'scores'}, 'params' (constructor parameters), 'lightgbm_params', 'feature_names', 'device_used',
+        'device_reason', 'best_iterations', 'regimes_fallback', 'seed'}. `save(path)` writes it as JSON
+        text. A `random_state` that is a RandomState object is stored as None (the seed it gave is kept).
         """
         check_is_fitted(self, "save it")
         return {
@@ -855,8 +913,10 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         `stacker_scores_`; states stored before the parameters `regime_column`, `validation_fraction`,
         `label_horizon`, `engine`, `scheduler` and `examples` existed get their defaults.
 
-        Raises:
-            StateError: the dict is not a learner state of this format, or is incomplete.
+        Raises
+        ------
+        StateError
+            the dict is not a learner state of this format, or is incomplete.
         """
         cls._check_state_format(state)
         with cls._reading_state(lightgbm.basic.LightGBMError):

@@ -52,10 +52,14 @@ class JsonPersistenceMixin:
         Parent folders are created. The text goes to a temporary file in the same folder that is then renamed
         over `path`, so a crash part way never leaves half a file (and an earlier file at `path` survives).
 
-        Raises:
-            InvalidInputError: `path` does not end in `.json`.
-            StateError: the state holds a number JSON cannot represent (NaN or infinity).
-            NotFittedError: the estimator has no state to save yet (all but the calibrator).
+        Raises
+        ------
+        InvalidInputError
+            `path` does not end in `.json`.
+        StateError
+            the state holds a number JSON cannot represent (NaN or infinity).
+        NotFittedError
+            the estimator has no state to save yet (all but the calibrator).
         """
         target = _json_path(path, type(self), "save")
         state = self.to_dict()
@@ -83,10 +87,14 @@ class JsonPersistenceMixin:
     def load(cls, path: str | os.PathLike[str]) -> Self:
         """Read an estimator that `save` wrote to `path` (a `.json` file).
 
-        Raises:
-            InvalidInputError: `path` does not end in `.json`.
-            FileNotFoundError: there is no file at `path`.
-            StateError: the file is not JSON, or not the saved state of this class.
+        Raises
+        ------
+        InvalidInputError
+            `path` does not end in `.json`.
+        FileNotFoundError
+            there is no file at `path`.
+        StateError
+            the file is not JSON, or not the saved state of this class.
         """
         source = _json_path(path, cls, "load")
         text = source.read_text(encoding="utf-8")

@@ -292,8 +292,10 @@ class FeatureSelector(JsonPersistenceMixin, BaseEstimator):
     def from_dict(cls, state: dict[str, Any]) -> FeatureSelector:
         """Rebuild a fitted selector from `to_dict` output; it selects exactly what the stored one did.
 
-        Raises:
-            StateError: `state` is not a FeatureSelector state, or is incomplete.
+        Raises
+        ------
+        StateError
+            `state` is not a FeatureSelector state, or is incomplete.
         """
         cls._check_state_format(state)
         with cls._reading_state():

@@ -46,15 +46,23 @@ class NonNegativeLogisticRegression(ClassifierMixin, BaseEstimator):
     Minimizes mean log loss + `l2` / 2 * ||coef||^2 with `scipy.optimize.minimize` (L-BFGS-B, bounds
     [0, inf) on the coefficients), from coef = 0 and the intercept at the logit of the base rate.
 
-    Parameters:
-        l2: strength of the L2 penalty on the coefficients (>= 0).
+    Parameters
+    ----------
+    l2
+        strength of the L2 penalty on the coefficients (>= 0).
 
-    Fitted attributes:
-        coef_: shape (1, n_features), every value >= 0.
-        intercept_: shape (1,).
-        classes_: array([0, 1]).
-        n_features_in_: number of input columns.
-        converged_: whether L-BFGS-B reported success.
+    Attributes
+    ----------
+    coef_
+        shape (1, n_features), every value >= 0.
+    intercept_
+        shape (1,).
+    classes_
+        array([0, 1]).
+    n_features_in_
+        number of input columns.
+    converged_
+        whether L-BFGS-B reported success.
     """
 
     def __init__(self, l2: float = DEFAULT_L2) -> None:
@@ -63,8 +71,10 @@ class NonNegativeLogisticRegression(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> NonNegativeLogisticRegression:
         """Fit on inputs X (n rows, k columns) and 0/1 labels y; return self.
 
-        Raises:
-            InvalidInputError: X is not a finite 2-D array, y not 0/1 of the same length, or `l2` negative.
+        Raises
+        ------
+        InvalidInputError
+            X is not a finite 2-D array, y not 0/1 of the same length, or `l2` negative.
         """
         if not np.isfinite(self.l2) or self.l2 < 0:
             raise InvalidInputError(f"NonNegativeLogisticRegression: l2 must be a number >= 0, got {self.l2!r}.")
@@ -173,16 +183,22 @@ def choose_stacker(inputs: np.ndarray, labels: np.ndarray, n_folds: int, l2: flo
     when both columns are equal (no regime model predicted any row) the global model is chosen without
     fitting.
 
-    Parameters:
-        inputs: (n, 2) out-of-fold [logit(global), logit(regime)], rows in time order.
-        labels: 0/1 labels of the rows.
-        n_folds: number of contiguous blocks (those of the out-of-fold predictions).
-        l2: the stackers' L2 penalty.
+    Parameters
+    ----------
+    inputs
+        (n, 2) out-of-fold [logit(global), logit(regime)], rows in time order.
+    labels
+        0/1 labels of the rows.
+    n_folds
+        number of contiguous blocks (those of the out-of-fold predictions).
+    l2
+        the stackers' L2 penalty.
 
-    Returns:
-        {'choice': 'blend' or 'global', 'log_loss': {'blend': float or None, 'global': float},
-        'improvement': global's log loss minus the blend's (None without a blend), 'standard_error': of that
-        improvement (None without a blend), 'reason': str}.
+    Returns
+    -------
+    {'choice': 'blend' or 'global', 'log_loss': {'blend': float or None, 'global': float},
+    'improvement': global's log loss minus the blend's (None without a blend), 'standard_error': of that
+    improvement (None without a blend), 'reason': str}.
     """
     labels = np.asarray(labels, dtype=np.float64)
     blocks = np.array_split(np.arange(len(labels)), n_folds)

@@ -25,19 +25,27 @@ def compute_market_regime(
 ) -> pd.Series:
     """The 0-11 market regime of each row of `frame`, looked up by its trade date in `marts.fct_market_regimes`.
 
-    Parameters:
-        frame: rows with a `date_column` (e.g. training examples read from the store).
-        connection: an open connection to the store; without one, the store at `db_path` (default: --db's
-            rules: $FEATURE_STORE_DB or warehouse/feature_store.duckdb) is opened read-only for the lookup.
-        date_column: the column holding each row's trade date.
+    Parameters
+    ----------
+    frame
+        rows with a `date_column` (e.g. training examples read from the store).
+    connection
+        an open connection to the store; without one, the store at `db_path` (default: --db's
+        rules: $FEATURE_STORE_DB or warehouse/feature_store.duckdb) is opened read-only for the lookup.
+    date_column
+        the column holding each row's trade date.
 
-    Returns:
-        A nullable integer Series aligned with `frame` (same index), named `regime_id`: `<NA>` where the
-        store has no regime for the date (the first days of history, before the market series warm up).
+    Returns
+    -------
+    A nullable integer Series aligned with `frame` (same index), named `regime_id`: `<NA>` where the
+    store has no regime for the date (the first days of history, before the market series warm up).
 
-    Raises:
-        KeyError: `frame` has no `date_column`.
-        store.MissingRelationError: the store has no `marts.fct_market_regimes` (run `dbt build`).
+    Raises
+    ------
+    KeyError
+        `frame` has no `date_column`.
+    store.MissingRelationError
+        the store has no `marts.fct_market_regimes` (run `dbt build`).
     """
     if date_column not in frame.columns:
         raise KeyError(

@@ -64,11 +64,16 @@ def purged_splits(
 ) -> dict[str, Split]:
     """Train / validation / calibration / test splits by date (see the module docstring).
 
-    Parameters:
-        trade_dates, label_known_dates: per row, in any order.
-        horizon: the label's horizon in trading days.
-        fractions: shares of the rows in the four blocks.
-        embargo_days: trading dates dropped before each later block (default and minimum: `horizon`).
+    Parameters
+    ----------
+    trade_dates, label_known_dates
+        per row, in any order.
+    horizon
+        the label's horizon in trading days.
+    fractions
+        shares of the rows in the four blocks.
+    embargo_days
+        trading dates dropped before each later block (default and minimum: `horizon`).
     """
     embargo_days = horizon if embargo_days is None else embargo_days
     if embargo_days < horizon:

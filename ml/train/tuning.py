@@ -38,12 +38,16 @@ CANDIDATE_PARAMS: tuple[dict, ...] = (
 class SearchResult:
     """The outcome of `choose_params`.
 
-    Attributes:
-        best: the chosen candidate's `lgbm_params`.
-        scores: mean walk-forward AUC per candidate (by `candidate_name`).
-        folds: one dict per (candidate, fold): candidate, params, fold, train_rows, validation_rows,
-            train_first_date, train_last_date, validation_first_date, validation_last_date, auc (None when
-            the fold's validation rows hold one class only).
+    Attributes
+    ----------
+    best
+        the chosen candidate's `lgbm_params`.
+    scores
+        mean walk-forward AUC per candidate (by `candidate_name`).
+    folds
+        one dict per (candidate, fold): candidate, params, fold, train_rows, validation_rows,
+        train_first_date, train_last_date, validation_first_date, validation_last_date, auc (None when
+        the fold's validation rows hold one class only).
     """
 
     best: dict
@@ -70,14 +74,22 @@ def choose_params(
     """The candidate with the best mean walk-forward AUC (the first one on a tie), with every score. With one
     candidate there is nothing to choose: it is returned as it is, with no score and no fold fitted.
 
-    Parameters:
-        learner: the configured learner (device, seed, regimes, stacker); it is cloned, never fitted here.
-        X: the training window's features and regime column, in time order.
-        y: its labels.
-        trade_dates, label_known_dates: per row of X, for the purged folds.
-        horizon: the label horizon in trading days (the folds' embargo).
-        candidates: `lgbm_params` to compare (each replaces the learner's own `lgbm_params`).
-        n_folds: walk-forward folds.
+    Parameters
+    ----------
+    learner
+        the configured learner (device, seed, regimes, stacker); it is cloned, never fitted here.
+    X
+        the training window's features and regime column, in time order.
+    y
+        its labels.
+    trade_dates, label_known_dates
+        per row of X, for the purged folds.
+    horizon
+        the label horizon in trading days (the folds' embargo).
+    candidates
+        `lgbm_params` to compare (each replaces the learner's own `lgbm_params`).
+    n_folds
+        walk-forward folds.
     """
     if len(candidates) == 1:
         return SearchResult(best=dict(candidates[0]), scores={})

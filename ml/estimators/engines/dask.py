@@ -83,15 +83,20 @@ _LOG_LOSS_EPSILON = 1e-15
 def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iterator[str]:
     """The address of a Dask scheduler to train on, for the duration of the `with` block.
 
-    Parameters:
-        scheduler: the address of a running scheduler (for example `tcp://10.0.0.5:8786`), checked by
-            connecting to it; None starts a `LocalCluster` of worker processes on this machine and closes it
-            on exit.
-        workers: worker processes of the local cluster (default: one per CPU core, at most 4, each with the
-            remaining cores as threads); ignored with `scheduler`.
+    Parameters
+    ----------
+    scheduler
+        the address of a running scheduler (for example `tcp://10.0.0.5:8786`), checked by
+        connecting to it; None starts a `LocalCluster` of worker processes on this machine and closes it
+        on exit.
+    workers
+        worker processes of the local cluster (default: one per CPU core, at most 4, each with the
+        remaining cores as threads); ignored with `scheduler`.
 
-    Raises:
-        MLError: the scheduler cannot be reached, or has no workers.
+    Raises
+    ------
+    MLError
+        the scheduler cannot be reached, or has no workers.
     """
     if scheduler is not None:
         hint = (
@@ -186,8 +191,10 @@ class DaskBoosters:
         k + 2K... (interleaved, so any subset of rows, a regime's or a fold's, is split evenly among them,
         and each worker's share spans the whole period). `train` then sends row positions only.
 
-        Parameters:
-            features, labels: every training row of the fit, in time order.
+        Parameters
+        ----------
+        features, labels
+            every training row of the fit, in time order.
         """
         client = self._connected()
         workers = self.workers[: len(labels)]  # with fewer rows than workers, the first ones take them
@@ -211,17 +218,25 @@ class DaskBoosters:
         `dataset` (written by `ml.train.data.export_training_examples`): the driver sends the workers only row
         positions and labels, never the feature matrix.
 
-        Parameters:
-            dataset: the folder of the Parquet files, at a path every worker can read.
-            columns: the feature columns to read, in the order the boosters use them.
-            positions: the `row_position` of each training row of the fit in `dataset`, increasing.
-            labels: the label of each of those rows.
-            features: optionally, the driver's features of those rows: the first and last row each worker
-                read are compared with them (NaN equal to NaN), which catches files written for other data.
+        Parameters
+        ----------
+        dataset
+            the folder of the Parquet files, at a path every worker can read.
+        columns
+            the feature columns to read, in the order the boosters use them.
+        positions
+            the `row_position` of each training row of the fit in `dataset`, increasing.
+        labels
+            the label of each of those rows.
+        features
+            optionally, the driver's features of those rows: the first and last row each worker
+            read are compared with them (NaN equal to NaN), which catches files written for other data.
 
-        Raises:
-            MLError: a worker cannot read `dataset`, or it lacks some of the rows or columns, or holds other
-                values than `features` (it was written for other data: export it again).
+        Raises
+        ------
+        MLError
+            a worker cannot read `dataset`, or it lacks some of the rows or columns, or holds other
+            values than `features` (it was written for other data: export it again).
         """
         client = self._connected()
         positions = np.asarray(positions, dtype=np.int64)
@@ -254,18 +269,24 @@ class DaskBoosters:
     ) -> lightgbm.Booster:
         """A booster of `rounds` rounds trained with `lightgbm.dask` on `rows` of the loaded training rows.
 
-        Parameters:
-            params: LightGBM parameters (objective, seed, learning rate...); the thread count and the network
-                settings are the Dask module's own and are left out.
-            rows: positions in the rows given to `load`, increasing (None: all of them). Each worker takes
-                its own share of them, so only these positions travel.
-            rounds: boosting rounds (LightGBM may end earlier when no split is left to make).
-            init_model: a booster trained on the same rows with the same parameters, to continue: the result
-                holds its trees followed by `rounds` new ones. The seed is moved on by its rounds, so that
-                the new rounds draw other bagging and feature samples than its first ones did.
+        Parameters
+        ----------
+        params
+            LightGBM parameters (objective, seed, learning rate...); the thread count and the network
+            settings are the Dask module's own and are left out.
+        rows
+            positions in the rows given to `load`, increasing (None: all of them). Each worker takes
+            its own share of them, so only these positions travel.
+        rounds
+            boosting rounds (LightGBM may end earlier when no split is left to make).
+        init_model
+            a booster trained on the same rows with the same parameters, to continue: the result
+            holds its trees followed by `rounds` new ones. The seed is moved on by its rounds, so that
+            the new rounds draw other bagging and feature samples than its first ones did.
 
-        Returns:
-            A plain `lightgbm.Booster`, as the local engine's.
+        Returns
+        -------
+        A plain `lightgbm.Booster`, as the local engine's.
         """
         client = self._connected()
         features, labels = self.partitions(rows)
@@ -303,10 +324,14 @@ class DaskBoosters:
         booster and the rule is replayed on all of them. The booster may hold rounds past the best one (up
         to `patience` of them, or to the end of a step); `best_iteration` says how many to keep.
 
-        Parameters:
-            params, rows, rounds: as for `train`.
-            stop: features and labels of the stopping rows (in the driver).
-            patience: rounds without a strict improvement of the first metric before stopping.
+        Parameters
+        ----------
+        params, rows, rounds
+            as for `train`.
+        stop
+            features and labels of the stopping rows (in the driver).
+        patience
+            rounds without a strict improvement of the first metric before stopping.
         """
         first = min(rounds, FIRST_ROUNDS)
         booster = self.train(params, rows, first)
@@ -407,8 +432,10 @@ def best_iteration(
     its score is strictly better than every earlier one; training stops `patience` rounds after the best, or
     at the last round. Returns the best round, counted from 1.
 
-    Raises:
-        InvalidInputError: the first metric is not one this replay computes.
+    Raises
+    ------
+    InvalidInputError
+        the first metric is not one this replay computes.
     """
     metric = params.get("metric", "binary_logloss")
     metric = (metric.split(",") if isinstance(metric, str) else list(metric))[0].strip()

@@ -39,11 +39,16 @@ _REQUIREMENTS = {
 class DeviceChoice:
     """What was asked for, what will run, and why.
 
-    Attributes:
-        requested: the device asked for: 'cpu', 'gpu', 'cuda' or 'auto'.
-        used: the LightGBM `device_type` that will run: 'cpu', 'gpu' or 'cuda'.
-        reason: one sentence saying why `used` was chosen (for 'auto': which learners were skipped and why).
-        skipped: (device, why) pairs for the learners 'auto' tried and could not use.
+    Attributes
+    ----------
+    requested
+        the device asked for: 'cpu', 'gpu', 'cuda' or 'auto'.
+    used
+        the LightGBM `device_type` that will run: 'cpu', 'gpu' or 'cuda'.
+    reason
+        one sentence saying why `used` was chosen (for 'auto': which learners were skipped and why).
+    skipped
+        (device, why) pairs for the learners 'auto' tried and could not use.
     """
 
     requested: str
@@ -64,11 +69,14 @@ class DeviceChoice:
 def probe_device(device_type: str) -> str | None:
     """Train a one-iteration booster on a few rows with `device_type`.
 
-    Parameters:
-        device_type: a LightGBM device type: 'cpu', 'gpu' or 'cuda'.
+    Parameters
+    ----------
+    device_type
+        a LightGBM device type: 'cpu', 'gpu' or 'cuda'.
 
-    Returns:
-        None when the learner works, else the first line of LightGBM's error message, without a final period.
+    Returns
+    -------
+    None when the learner works, else the first line of LightGBM's error message, without a final period.
     """
     rng = np.random.default_rng(0)
     features = rng.normal(size=(64, 2))
@@ -120,16 +128,22 @@ def _native_stderr_silenced() -> Iterator[None]:
 def resolve_device(requested: str) -> DeviceChoice:
     """Decide which LightGBM learner trains, probing accelerated learners with a tiny booster.
 
-    Parameters:
-        requested: 'cpu' (always works), 'gpu' (LightGBM's OpenCL learner), 'cuda' (LightGBM's CUDA
-            learner, needs a CUDA build of LightGBM) or 'auto' (cuda, then gpu, then cpu).
+    Parameters
+    ----------
+    requested
+        'cpu' (always works), 'gpu' (LightGBM's OpenCL learner), 'cuda' (LightGBM's CUDA
+        learner, needs a CUDA build of LightGBM) or 'auto' (cuda, then gpu, then cpu).
 
-    Returns:
-        A `DeviceChoice` recording the request, the device used and why.
+    Returns
+    -------
+    A `DeviceChoice` recording the request, the device used and why.
 
-    Raises:
-        InvalidInputError: `requested` is not one of `DEVICES`.
-        DeviceUnavailableError: 'gpu' or 'cuda' was requested and that learner does not work here.
+    Raises
+    ------
+    InvalidInputError
+        `requested` is not one of `DEVICES`.
+    DeviceUnavailableError
+        'gpu' or 'cuda' was requested and that learner does not work here.
     """
     if requested not in DEVICES:
         raise InvalidInputError(f"device must be one of {', '.join(DEVICES)}; got {requested!r}")
