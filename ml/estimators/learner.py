@@ -562,52 +562,17 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         self.device_used_ = choice.used
         self.device_reason_ = choice.reason
 
-        seen, counts = np.unique(regimes[~np.isnan(regimes)].astype(np.int64), return_counts=True)
-        trained, fallback = [], []
-        for regime, count in zip(seen.tolist(), counts.tolist(), strict=True):
-            eligible = count >= self.min_regime_rows and len(np.unique(labels[regimes == regime])) == 2
-            (trained if eligible else fallback).append(int(regime))
-        self.regimes_trained_ = trained
-        self.regimes_fallback_ = fallback
-
+        self.regimes_trained_, self.regimes_fallback_ = self._split_by_regime(labels, regimes)
         binned = self._binned(features, labels)
         with open_engine(self.engine, scheduler=self.scheduler, examples=self.examples) as engine:
             engine.load(binned, positions)
-            # Final models: on all training rows, with the number of rounds chosen by early stopping.
-            global_validation = None if validation is None else (validation[0], validation[1])
-            self.booster_, global_rounds = self._fit_final(engine, binned, None, global_validation)
-            self.regime_boosters_ = {}
-            regime_rounds = {}
-            for regime in trained:
-                rows = regimes == regime
-                regime_validation = None
-                if validation is not None:
-                    val_rows = validation[2] == regime
-                    if val_rows.sum() >= MIN_EARLY_STOPPING_ROWS:
-                        regime_validation = (validation[0][val_rows], validation[1][val_rows])
-                self.regime_boosters_[regime], regime_rounds[regime] = self._fit_final(
-                    engine, binned, np.flatnonzero(rows), regime_validation
-                )
-            self.best_iterations_ = {GLOBAL: global_rounds, "regimes": regime_rounds}
-
+            self._fit_boosters(engine, binned, regimes, validation)
             oof_global, oof_regime = self._out_of_fold(engine, binned, labels, regimes)
         oof_inputs = _stacker_inputs(oof_global, oof_regime)
-        decision = choose_stacker(oof_inputs, labels, self.n_folds)
-        if decision["choice"] == BLEND:
-            self.stacker_ = NonNegativeLogisticRegression().fit(oof_inputs, labels)
-        else:
-            self.stacker_ = _global_only(NonNegativeLogisticRegression().fit(oof_inputs[:, :1], labels))
-        self.stacker_choice_ = decision["choice"]
-        self.stacker_scores_ = {key: value for key, value in decision.items() if key != "choice"}
-        if not (self.stacker_.coef_ > 0).any():
-            # No base model has a positive out-of-fold relation to the label: keep the global model at weight 1
-            # (never inverted) rather than give every row the base rate (see ml.estimators.stacking.unit_weight_global).
-            self.stacker_ = unit_weight_global(oof_inputs[:, 0], labels)
-            self.stacker_choice_ = GLOBAL_ONLY
-            self.stacker_scores_["reason"] += (
-                "; every weight was 0 out of fold, so the global model is kept at weight 1 with a refitted intercept"
-            )
+        self._fit_stacker(oof_inputs, labels)
         self.classes_ = np.array([0, 1])
+        trained, fallback = self.regimes_trained_, self.regimes_fallback_
+        global_rounds, regime_rounds = self.best_iterations_[GLOBAL], self.best_iterations_["regimes"]
 
         report = {
             "train_auc": _auc(labels, self._predict_positive(features, regimes)),
@@ -632,6 +597,58 @@ class HierarchicalMetaLearner(JsonPersistenceMixin, ClassifierMixin, BaseEstimat
         if validation is not None:
             report["val_auc"] = _auc(validation[1], self._predict_positive(validation[0], validation[2]))
         return report
+
+    def _split_by_regime(self, labels: np.ndarray, regimes: np.ndarray) -> tuple[list[int], list[int]]:
+        """The regimes with their own model (at least `min_regime_rows` rows, both classes), and the others."""
+        seen, counts = np.unique(regimes[~np.isnan(regimes)].astype(np.int64), return_counts=True)
+        trained, fallback = [], []
+        for regime, count in zip(seen.tolist(), counts.tolist(), strict=True):
+            eligible = count >= self.min_regime_rows and len(np.unique(labels[regimes == regime])) == 2
+            (trained if eligible else fallback).append(int(regime))
+        return trained, fallback
+
+    def _fit_boosters(
+        self,
+        engine: BoosterEngine,
+        binned: lightgbm.Dataset,
+        regimes: np.ndarray,
+        validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    ) -> None:
+        """The final global and regime models: on all their training rows, with the number of rounds chosen by
+        early stopping (on the validation rows of their regime when there are enough)."""
+        global_validation = None if validation is None else (validation[0], validation[1])
+        self.booster_, global_rounds = self._fit_final(engine, binned, None, global_validation)
+        self.regime_boosters_ = {}
+        regime_rounds = {}
+        for regime in self.regimes_trained_:
+            regime_validation = None
+            if validation is not None:
+                val_rows = validation[2] == regime
+                if val_rows.sum() >= MIN_EARLY_STOPPING_ROWS:
+                    regime_validation = (validation[0][val_rows], validation[1][val_rows])
+            self.regime_boosters_[regime], regime_rounds[regime] = self._fit_final(
+                engine, binned, np.flatnonzero(regimes == regime), regime_validation
+            )
+        self.best_iterations_ = {GLOBAL: global_rounds, "regimes": regime_rounds}
+
+    def _fit_stacker(self, oof_inputs: np.ndarray, labels: np.ndarray) -> None:
+        """The stacker on the out-of-fold inputs: the blend of both models, or the global one alone, as
+        `choose_stacker` decides; never a base model inverted."""
+        decision = choose_stacker(oof_inputs, labels, self.n_folds)
+        if decision["choice"] == BLEND:
+            self.stacker_ = NonNegativeLogisticRegression().fit(oof_inputs, labels)
+        else:
+            self.stacker_ = _global_only(NonNegativeLogisticRegression().fit(oof_inputs[:, :1], labels))
+        self.stacker_choice_ = decision["choice"]
+        self.stacker_scores_ = {key: value for key, value in decision.items() if key != "choice"}
+        if not (self.stacker_.coef_ > 0).any():
+            # No base model has a positive out-of-fold relation to the label: keep the global model at weight 1
+            # (never inverted) rather than give every row the base rate (ml.estimators.stacking.unit_weight_global).
+            self.stacker_ = unit_weight_global(oof_inputs[:, 0], labels)
+            self.stacker_choice_ = GLOBAL_ONLY
+            self.stacker_scores_["reason"] += (
+                "; every weight was 0 out of fold, so the global model is kept at weight 1 with a refitted intercept"
+            )
 
     def _check_params(self) -> None:
         check_int(self, "n_folds", self.n_folds, minimum=2)
