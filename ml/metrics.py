@@ -2,7 +2,7 @@
 
 `evaluate` gives one split's metrics; `expected_calibration_error` (ECE) and `quantile_bins` (the tie-aware
 equal-count bins of the reliability table and of the binned isotonic calibrator) are the calibration metrics
-every package uses. The information coefficients are `ml.backtest.factors.factor_analysis`'s, the one
+every package uses. The information coefficients are `ml.factors.factor_analysis`'s, the one
 implementation of daily IC / rank IC in the project (dates with too few names skipped by the same rule,
 Newey-West t-statistics over the overlapping label horizon), so the training metrics and the edge analysis
 agree by construction.
@@ -17,9 +17,9 @@ import pandas as pd
 from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from ml.backtest.factors import bartlett_sum, factor_analysis
 from ml.errors import InvalidInputError
-from ml.estimators.validation import check_int, check_probability_outcome_pairs
+from ml.factors import bartlett_sum, factor_analysis
+from ml.validation import check_int, check_probability_outcome_pairs
 
 
 def information_coefficients(

@@ -11,7 +11,7 @@ Modules, in the order data flows through them:
 - `ml.backtest.storage`: the `analysis` schema, written in one transaction per run;
 - `ml.backtest.report`: the self-contained HTML report.
 
-The statistics they build on: `ml.backtest.factors` (IC, rank IC, quantiles, Newey-West t; the training
-metrics use it too, so the two agree) and `ml.backtest.portfolio` (the overlapping-sleeve backtest and
-performance statistics). `ml.backtest.cli` is the command.
+The statistics they build on: `ml.factors` (IC, rank IC, quantiles, Newey-West t; shared, one level up,
+because the training metrics use it too and the two must agree) and `ml.backtest.portfolio` (the
+overlapping-sleeve backtest and performance statistics). `ml.backtest.cli` is the command.
 """

@@ -5,7 +5,7 @@ Three views, each answering the question for a different kind of signal, all on 
 1. **Signal edge** of the volume-flow scores, per ticker and pooled: read from the dbt marts
    `marts.fct_signal_edge` and `marts.fct_signal_edge_by_ticker` (SQL; scores, threshold and horizon are
    dbt vars), whole history, Newey-West / Driscoll-Kraay t-statistics.
-2. **Factor view** (ml.backtest.factors, alphalens-style): daily cross-sectional IC and rank IC, quintile returns,
+2. **Factor view** (ml.factors, alphalens-style): daily cross-sectional IC and rank IC, quintile returns,
    top-minus-bottom spread and top-quintile turnover of every feature (whole labelled history, and the
    test window alone) and of the model's probability (test window only).
 3. **Model backtest** (ml.backtest.portfolio) on the model's **test window only**, the dates the model never
@@ -27,13 +27,13 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from ml.backtest.factors import FactorResults, factor_analysis
 from ml.backtest.portfolio import simulate
 from ml.backtest.reads import read_daily_returns, read_model_metrics, read_signal_edge
 from ml.backtest.results import EdgeAnalysis, EdgeSettings
 from ml.backtest.statistics import backtest_summary, reliability_table
 from ml.backtest.verdicts import build_verdicts
 from ml.errors import MLError
+from ml.factors import FactorResults, factor_analysis
 from ml.train.data import FORWARD_RETURN, LABEL, RANK_SUFFIX, label_horizon, load_training_examples
 from ml.train.registry import load_model_row, trained_model_from_row
 

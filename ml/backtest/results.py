@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ml.backtest.factors import FactorResults
 from ml.backtest.portfolio import BacktestResult
 from ml.errors import InvalidInputError
+from ml.factors import FactorResults
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from ml.backtest.factors import newey_west_t
 from ml.daily import storage
 from ml.daily.drift import DriftCheck
+from ml.factors import newey_west_t
 from ml.metrics import evaluate
 from ml.train.pipeline import TrainSummary, train_model
 from ml.train.registry import StatusChange, record_status

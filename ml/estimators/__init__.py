@@ -6,7 +6,8 @@
 - `ml.estimators.calibration`: `ProbabilityCalibrator`, the batch calibrator (Platt, isotonic, or none);
 - `ml.estimators.selection`: `FeatureSelector`;
 - `ml.estimators.drift`: `DriftDetector` (PSI and KS against a training baseline);
-- `ml.estimators.validation`: the argument checks they share; `ml.estimators.persistence`: `save` / `load`.
+- `ml.estimators.persistence`: `save` / `load`. Their argument checks are `ml.validation`, shared with the
+  metrics.
 
 `from ml import ...` gives the four estimators the plan calls.
 """

@@ -31,7 +31,8 @@ from sklearn.linear_model import LogisticRegression
 
 from ml.errors import InvalidInputError
 from ml.estimators.persistence import JsonPersistenceMixin
-from ml.estimators.validation import (
+from ml.metrics import expected_calibration_error, quantile_bins
+from ml.validation import (
     check_binary_labels,
     check_choice,
     check_int,
@@ -40,7 +41,6 @@ from ml.estimators.validation import (
     check_probabilities,
     check_probability_outcome_pairs,
 )
-from ml.metrics import expected_calibration_error, quantile_bins
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from ml.estimators.persistence import JsonPersistenceMixin, json_params
-from ml.estimators.validation import (
+from ml.validation import (
     check_choice,
     check_feature_frame,
     check_int,

@@ -71,7 +71,7 @@ from ml.estimators.engines import DASK, ENGINES, BoosterEngine, device_for, open
 from ml.estimators.engines.device import DeviceChoice
 from ml.estimators.persistence import JsonPersistenceMixin, json_params
 from ml.estimators.stacking import BLEND, GLOBAL_ONLY, NonNegativeLogisticRegression, choose_stacker, unit_weight_global
-from ml.estimators.validation import (
+from ml.validation import (
     as_float_matrix,
     check_binary_labels,
     check_frame,

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 
 from ml.errors import InvalidInputError
 from ml.estimators.persistence import JsonPersistenceMixin, finite_or_none, floats_or_none, json_params, none_to_nan
-from ml.estimators.validation import (
+from ml.validation import (
     check_feature_frame,
     check_int,
     check_interval,

@@ -19,7 +19,7 @@ from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ml.errors import InvalidInputError
-from ml.estimators.validation import check_binary_labels, check_is_fitted
+from ml.validation import check_binary_labels, check_is_fitted
 
 # L2 penalty on the weights (not the intercept), added to the mean log loss: small enough to leave fits on
 # thousands of rows alone, large enough to keep the weights finite when the inputs separate the labels.

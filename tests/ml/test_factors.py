@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from ml.backtest.factors import DAILY_COLUMNS, QUANTILE_COLUMNS, SUMMARY_COLUMNS, factor_analysis, newey_west_t
+from ml.factors import DAILY_COLUMNS, QUANTILE_COLUMNS, SUMMARY_COLUMNS, factor_analysis, newey_west_t
 
 TICKERS = list("ABCDEFGHIJ")
 DAY_1, DAY_2, DAY_3, DAY_4, DAY_5 = pd.to_datetime(

@@ -1,4 +1,4 @@
-"""ml.estimators.validation: the input checks every estimator shares, and their messages."""
+"""ml.validation: the input checks every estimator shares, and their messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sklearn.exceptions
 from ml.errors import InvalidInputError, MissingFeaturesError, NotFittedError
 from ml.estimators.calibration import ProbabilityCalibrator
 from ml.estimators.selection import FeatureSelector
-from ml.estimators.validation import (
+from ml.validation import (
     check_binary_labels,
     check_frame,
     check_int,
