@@ -9,17 +9,16 @@ block, block after block (rolling origin); the identity wins unless a candidate 
 later block and on all of them together by a clear margin, and the winner is refitted on the whole window.
 Streaming, it records each prediction when it is made and its outcome when it is known (five trading days
 later for the 5-day label), keeps the last `window_size` resolved pairs and refits (and, with 'auto',
-re-chooses) on them every `refit_every` resolutions. Outputs are never exactly 0 or 1: every method's output
-is clipped to [`OUTPUT_EPS`, 1 - `OUTPUT_EPS`]. It is saved as JSON text (`save` / `load`, see
-`ml.estimators.persistence`), never pickled.
+re-chooses) on them every `refit_every` resolutions (the window and the pending predictions are a
+`ml.estimators.calibration_stream.CalibrationStream`; the calibrator's batch fit is the one way to fit).
+Outputs are never exactly 0 or 1: every method's output is clipped to [`OUTPUT_EPS`, 1 - `OUTPUT_EPS`]. It is
+saved as JSON text (`save` / `load`, see `ml.estimators.persistence`), never pickled.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from ml.errors import InvalidInputError
+from ml.estimators.calibration_stream import CalibrationStream
 from ml.estimators.persistence import JsonPersistenceMixin
 from ml.metrics import expected_calibration_error, quantile_bins
 from ml.validation import (
@@ -84,21 +84,6 @@ _LOGIT_EPS = 1e-6
 # Inverse L2 strength of the Platt fit: weak enough to leave realistic fits alone, strong enough to keep the
 # slope finite on a small window whose outcomes a threshold separates perfectly.
 _PLATT_C = 1e3
-
-
-@dataclass
-class _Stream:
-    """What streaming has recorded: the window of resolved (probability, outcome, date or None) triples, the
-    pending predictions with their dates, and the counters."""
-
-    window: deque
-    pending: dict[int, float] = field(default_factory=dict)
-    pending_dates: dict[int, str] = field(default_factory=dict)
-    next_id: int = 0
-    n_resolved: int = 0
-    automatic_fits: int = 0
-    # Resolutions since the last automatic fit; None until the first one.
-    since_refit: int | None = None
 
 
 class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
@@ -268,27 +253,12 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                     "ProbabilityCalibrator.add_observation: observation_id= names a pending observation to resolve, "
                     "so it needs actual_outcome=0 or 1; leave observation_id out to record a new prediction."
                 )
-            identifier = stream.next_id
-            stream.next_id += 1
-            stream.pending[identifier] = probability
-            if day is not None:
-                stream.pending_dates[identifier] = day
-            return identifier
-
+            return stream.record(probability, day)
         outcome = int(check_binary_labels([actual_outcome], 1, self, "actual_outcome")[0])
-        if observation_id is not None:
-            identifier = self._pending_id(stream, observation_id, probability)
-        else:
-            # Pending ids are in insertion order, so the first match is the oldest prediction.
-            identifier = next((key for key, value in stream.pending.items() if value == probability), None)
-            if identifier is None:
-                identifier = stream.next_id
-                stream.next_id += 1
-        stream.pending.pop(identifier, None)
-        recorded = stream.pending_dates.pop(identifier, None)
-        stream.window.append((probability, outcome, day if day is not None else recorded))
-        stream.n_resolved += 1
-        self._refit_if_due(stream)
+        identifier = stream.resolve(probability, outcome, day, observation_id)
+        if stream.refit_due(self.min_samples, self.refit_every):
+            self.fit()
+            stream.refitted()
         return identifier
 
     def discard_pending(self, observation_id: int) -> None:
@@ -300,43 +270,7 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         InvalidInputError
             No pending observation has that id.
         """
-        stream = self._stream()
-        identifier = self._pending_id(stream, observation_id, None)
-        stream.pending.pop(identifier)
-        stream.pending_dates.pop(identifier, None)
-
-    def _pending_id(self, stream: _Stream, observation_id: Any, probability: float | None) -> int:
-        if isinstance(observation_id, bool) or not isinstance(observation_id, int | np.integer):
-            raise InvalidInputError(
-                f"ProbabilityCalibrator.add_observation: observation_id must be an id add_observation returned (an "
-                f"int), got {observation_id!r}."
-            )
-        identifier = int(observation_id)
-        if identifier not in stream.pending:
-            shown = ", ".join(map(str, list(stream.pending)[:10])) or "none"
-            raise InvalidInputError(
-                f"ProbabilityCalibrator.add_observation: no pending observation has id {identifier} (pending ids: "
-                f"{shown}); it was never recorded, or its outcome was already added."
-            )
-        if probability is not None and stream.pending[identifier] != probability:
-            raise InvalidInputError(
-                f"ProbabilityCalibrator.add_observation: observation {identifier} was recorded with raw_prob "
-                f"{stream.pending[identifier]!r}, got {probability!r}; pass the probability it was recorded with."
-            )
-        return identifier
-
-    def _refit_if_due(self, stream: _Stream) -> None:
-        if self.refit_every is None:
-            return
-        if stream.since_refit is None:
-            due = len(stream.window) >= self.min_samples
-        else:
-            stream.since_refit += 1
-            due = stream.since_refit >= self.refit_every
-        if due:
-            self.fit()
-            stream.automatic_fits += 1
-            stream.since_refit = 0
+        self._stream().discard(observation_id)
 
     @property
     def observations(self) -> list[tuple[float, int]]:
@@ -368,14 +302,14 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
         """How many times streaming has refitted the calibrator by itself."""
         return self._stream().automatic_fits
 
-    def _stream(self) -> _Stream:
+    def _stream(self) -> CalibrationStream:
         # Created on first use rather than in __init__, which only stores parameters (scikit-learn contract);
         # the window is rebuilt when window_size changed through set_params, keeping the most recent pairs.
         stream = getattr(self, "_streaming", None)
         if stream is None:
-            stream = self._streaming = _Stream(window=deque(maxlen=self.window_size))
-        elif stream.window.maxlen != self.window_size:
-            stream.window = deque(stream.window, maxlen=self.window_size)
+            stream = self._streaming = CalibrationStream(self.window_size)
+        else:
+            stream.resize(self.window_size)
         return stream
 
     # --------------------------------------------------------------------------------------------- fit
@@ -621,17 +555,7 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
                 "n_folds": int(self.n_folds),
                 "selection_margin": float(self.selection_margin),
             },
-            "observations": [[p, y] if day is None else [p, y, day] for p, y, day in stream.window],
-            "pending": [
-                [identifier, p]
-                if identifier not in stream.pending_dates
-                else [identifier, p, stream.pending_dates[identifier]]
-                for identifier, p in stream.pending.items()
-            ],
-            "next_id": stream.next_id,
-            "n_resolved": stream.n_resolved,
-            "automatic_fits": stream.automatic_fits,
-            "since_refit": stream.since_refit,
+            **stream.to_state(),
             "fitted": self.__sklearn_is_fitted__(),
         }
         if state["fitted"]:
@@ -671,17 +595,7 @@ class ProbabilityCalibrator(JsonPersistenceMixin, BaseEstimator):
             params.pop("holdout_fraction", None)  # version 2
             calibrator = cls(**params)
             calibrator._check_params()
-            stream = calibrator._stream()
-            for p, y, *day in state["observations"]:
-                stream.window.append((float(p), int(y), day[0] if day else None))
-            pending = state.get("pending", [])
-            stream.pending = {int(entry[0]): float(entry[1]) for entry in pending}
-            stream.pending_dates = {int(entry[0]): entry[2] for entry in pending if len(entry) > 2}
-            stream.next_id = int(state.get("next_id", max(stream.pending, default=-1) + 1))
-            stream.n_resolved = int(state.get("n_resolved", len(stream.window)))
-            stream.automatic_fits = int(state.get("automatic_fits", 0))
-            since_refit = state.get("since_refit")
-            stream.since_refit = None if since_refit is None else int(since_refit)
+            calibrator._streaming = CalibrationStream.from_state(state, calibrator.window_size)
             if state["fitted"]:
                 calibrator.n_samples_fit_ = int(state["n_samples_fit"])
                 calibrator.is_passthrough_ = bool(state["is_passthrough"])
