@@ -32,6 +32,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from store.connection import relation_columns
+
 
 @dataclass(frozen=True)
 class Table:
@@ -251,11 +253,7 @@ RAW_INGEST_RUNS = Table(
         "process_started": "varchar",
     },
     key=("run_id",),
-    added=(
-        "pid",
-        "host",
-        "process_started",
-    ),
+    added=("pid", "host", "process_started"),
 )
 
 RAW_INGEST_RUN_DATASETS = Table(
@@ -271,10 +269,7 @@ RAW_INGEST_RUN_DATASETS = Table(
         "rows_updated": "bigint not null",
         "rows_unchanged": "bigint not null",
     },
-    key=(
-        "run_id",
-        "dataset",
-    ),
+    key=("run_id", "dataset"),
 )
 
 RAW_INGEST_FILES = Table(
@@ -287,10 +282,7 @@ RAW_INGEST_FILES = Table(
         "rows_read": "bigint not null",
         "message": "varchar",
     },
-    key=(
-        "run_id",
-        "source_file",
-    ),
+    key=("run_id", "source_file"),
 )
 
 RAW_VALIDATION_RESULTS = Table(
@@ -363,11 +355,7 @@ ML_METRICS = Table(
         "metric": "varchar not null",
         "value": "double",
     },
-    key=(
-        "model_id",
-        "split",
-        "metric",
-    ),
+    key=("model_id", "split", "metric"),
     belongs_to_model=True,
 )
 
@@ -380,10 +368,7 @@ ML_FEATURE_IMPORTANCE = Table(
         "importance": "double not null",
         "importance_rank": "integer not null",
     },
-    key=(
-        "model_id",
-        "feature",
-    ),
+    key=("model_id", "feature"),
     belongs_to_model=True,
 )
 
@@ -398,10 +383,7 @@ ML_SELECTED_FEATURES = Table(
         "importance": "double",
         "reason": "varchar",
     },
-    key=(
-        "model_id",
-        "feature",
-    ),
+    key=("model_id", "feature"),
     belongs_to_model=True,
 )
 
@@ -436,11 +418,7 @@ ML_TUNING = Table(
         "validation_last_date": "date",
         "auc": "double",
     },
-    key=(
-        "model_id",
-        "candidate",
-        "fold",
-    ),
+    key=("model_id", "candidate", "fold"),
     belongs_to_model=True,
 )
 
@@ -452,10 +430,7 @@ ML_DRIFT_BASELINES = Table(
         "feature": "varchar not null",
         "baseline": "varchar not null",
     },
-    key=(
-        "model_id",
-        "feature",
-    ),
+    key=("model_id", "feature"),
     belongs_to_model=True,
 )
 
@@ -495,11 +470,7 @@ ML_PREDICTIONS = Table(
         "resolved_on": "date",
         "voided_on": "date",
     },
-    key=(
-        "model_id",
-        "trade_date",
-        "ticker",
-    ),
+    key=("model_id", "trade_date", "ticker"),
     added=("voided_on",),
     day_column="trade_date",
 )
@@ -518,10 +489,7 @@ ML_LIVE_CALIBRATION = Table(
         "refitted": "boolean not null",
         "state": "varchar not null",
     },
-    key=(
-        "model_id",
-        "as_of_date",
-    ),
+    key=("model_id", "as_of_date"),
     day_column="as_of_date",
 )
 
@@ -545,10 +513,7 @@ ML_LIVE_PERFORMANCE = Table(
         "ece": "double",
         "log_loss": "double",
     },
-    key=(
-        "model_id",
-        "as_of_date",
-    ),
+    key=("model_id", "as_of_date"),
     day_column="as_of_date",
 )
 
@@ -562,10 +527,7 @@ ML_DRIFT_THRESHOLDS = Table(
         "training_max_psi": "double not null",
         "threshold": "double not null",
     },
-    key=(
-        "model_id",
-        "feature",
-    ),
+    key=("model_id", "feature"),
     belongs_to_model=True,
 )
 
@@ -584,11 +546,7 @@ ML_DRIFT_CHECKS = Table(
         "drifted": "boolean not null",
         "triggered": "boolean not null",
     },
-    key=(
-        "model_id",
-        "as_of_date",
-        "feature",
-    ),
+    key=("model_id", "as_of_date", "feature"),
     day_column="as_of_date",
 )
 
@@ -612,11 +570,7 @@ ML_DAILY_RUNS = Table(
         "trained_model_id": "varchar",
     },
     key=("run_date",),
-    added=(
-        "retrain_mode",
-        "retrain_reason",
-        "trained_model_id",
-    ),
+    added=("retrain_mode", "retrain_reason", "trained_model_id"),
     day_column="run_date",
 )
 
@@ -653,10 +607,7 @@ ANALYSIS_VERDICTS = Table(
         "answer": "boolean",
         "detail": "varchar not null",
     },
-    key=(
-        "run_id",
-        "position",
-    ),
+    key=("run_id", "position"),
 )
 
 ANALYSIS_SIGNAL_EDGE = Table(
@@ -682,10 +633,7 @@ ANALYSIS_SIGNAL_EDGE = Table(
         "tickers_significant_positive": "bigint",
         "tickers_significant_negative": "bigint",
     },
-    key=(
-        "run_id",
-        "score_name",
-    ),
+    key=("run_id", "score_name"),
 )
 
 ANALYSIS_FACTOR_SUMMARY = Table(
@@ -709,11 +657,7 @@ ANALYSIS_FACTOR_SUMMARY = Table(
         "top_turnover": "double",
         "top_turnover_horizon": "double",
     },
-    key=(
-        "run_id",
-        "factor_set",
-        "factor",
-    ),
+    key=("run_id", "factor_set", "factor"),
 )
 
 ANALYSIS_FACTOR_DAILY = Table(
@@ -760,11 +704,7 @@ ANALYSIS_BACKTEST_DAILY = Table(
         "nav_gross": "double",
         "nav_net": "double",
     },
-    key=(
-        "run_id",
-        "portfolio",
-        "trade_date",
-    ),
+    key=("run_id", "portfolio", "trade_date"),
 )
 
 ANALYSIS_BACKTEST_TRANCHES = Table(
@@ -796,10 +736,7 @@ ANALYSIS_BACKTEST_SUMMARY = Table(
         "beat_benchmark_rate": "double",
         "mean_turnover": "double",
     },
-    key=(
-        "run_id",
-        "portfolio",
-    ),
+    key=("run_id", "portfolio"),
 )
 
 ANALYSIS_RELIABILITY = Table(
@@ -881,13 +818,11 @@ def create_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     connection.execute(f"create schema if not exists {schema}")
     for table in TABLES[schema]:
         connection.execute(table.ddl())
+        if not table.added:
+            continue
+        # Only the missing ones: an ALTER, even a no-op one, would change the catalog under a concurrent writer.
+        present = set(relation_columns(connection, table.qualified))
         for column in table.added:
-            # Only when missing: an ALTER, even a no-op one, would change the catalog under a concurrent writer.
-            present = connection.execute(
-                "select count(*) from duckdb_columns() where database_name = current_database() "
-                "and schema_name = ? and table_name = ? and column_name = ?",
-                [table.schema, table.name, column],
-            ).fetchall()[0][0]
-            if not present:
+            if column not in present:
                 sql_type = table.columns[column].removesuffix(" not null")
                 connection.execute(f"alter table {table.qualified} add column {column} {sql_type}")

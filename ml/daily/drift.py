@@ -155,11 +155,6 @@ def training_thresholds(
     )
 
 
-def record_thresholds(connection: duckdb.DuckDBPyConnection, model_id: str, thresholds: pd.DataFrame) -> None:
-    """Store the model's thresholds once (a later call leaves them as they are)."""
-    storage.insert_thresholds(connection, model_id, thresholds)
-
-
 def check_drift(
     connection: duckdb.DuckDBPyConnection,
     model_id: str,
@@ -211,8 +206,3 @@ def check_drift(
         triggered=bool(len(frame) and share >= TRIGGER_SHARE),
         skipped={name: why for name, why in checked["skipped_features"].items() if name not in vanished},
     )
-
-
-def record_drift(connection: duckdb.DuckDBPyConnection, model_id: str, check: DriftCheck) -> None:
-    """Store the check: one `ml.drift_checks` row per feature (statistic, threshold, verdict)."""
-    storage.insert_drift_check(connection, model_id, check.day, check.window_first, check.features, check.triggered)

@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 
 from ml.daily import storage
-from ml.daily.drift import DriftCheck, check_drift, record_drift, record_thresholds, training_thresholds
+from ml.daily.drift import DriftCheck, check_drift, training_thresholds
 from ml.daily.live_calibration import calibrator_before, save_live_calibrator
 from ml.daily.outcomes import resolve_outcomes, void_outcomes
 from ml.daily.performance import record_live_performance
@@ -292,7 +292,7 @@ def _check_drift(connection: duckdb.DuckDBPyConnection, champion: _Model, day: d
         champion.drift_thresholds = training_thresholds(
             connection, champion.model_id, champion.trained.features, champion.train_first, champion.train_last
         )
-        record_thresholds(connection, champion.model_id, champion.drift_thresholds)
+        storage.insert_thresholds(connection, champion.model_id, champion.drift_thresholds)
     drift = check_drift(
         connection,
         champion.model_id,
@@ -301,7 +301,9 @@ def _check_drift(connection: duckdb.DuckDBPyConnection, champion: _Model, day: d
         day,
         champion.drift_thresholds,
     )
-    record_drift(connection, champion.model_id, drift)
+    storage.insert_drift_check(
+        connection, champion.model_id, drift.day, drift.window_first, drift.features, drift.triggered
+    )
     return drift
 
 
