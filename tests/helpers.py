@@ -108,6 +108,16 @@ def shared_folder(tmp_path_factory, name: str, build: Callable[[Path], None]) ->
     return folder
 
 
+def private_copy(store: Path, folder: Path) -> Path:
+    """A copy of the shared store `store` in `folder`, for a test whose process opens it read-write (any dbt
+    command, even `show`, `compile` or `docs generate`; a command line): a process that holds a DuckDB file
+    read-write keeps every other process from reading it, so a shared store is only ever opened read-only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / store.name
+    shutil.copyfile(store, copy)
+    return copy
+
+
 #: What dbt parses: a change to any of these makes a new parse.
 DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros", "seeds", "data_tests")
 

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_features_close, dbt_build, read, run_dbt
+from helpers import assert_features_close, dbt_build, private_copy, read, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -248,8 +248,9 @@ def test_a_market_value_on_d_does_not_change_features_on_d_only_later(synthetic_
 
 
 def show_inline(store: Path, tmp_path: Path, sql: str) -> list[dict]:
-    """Run `dbt show --inline` against `store` and return its rows."""
-    result = run_dbt(store, tmp_path, "show", "--inline", sql, "--output", "json", "--log-format", "json")
+    """Run `dbt show --inline` against a copy of `store` and return its rows."""
+    copy = private_copy(store, tmp_path / "store")
+    result = run_dbt(copy, tmp_path, "show", "--inline", sql, "--output", "json", "--log-format", "json")
     assert result.returncode == 0, result.stdout[-3000:]
     for line in result.stdout.splitlines():
         event = json.loads(line)
@@ -302,6 +303,6 @@ def test_the_portable_asof_join_gives_the_same_rows_as_duckdbs(synthetic_store, 
 
 def test_asof_before_rejects_bad_arguments_at_compile_time(synthetic_store, tmp_path):
     sql = "select * from ({{ asof_before('calendar', 'vix', 'level') }}) as joined"
-    result = run_dbt(synthetic_store, tmp_path, "compile", "--inline", sql)
+    result = run_dbt(private_copy(synthetic_store, tmp_path / "store"), tmp_path, "compile", "--inline", sql)
     assert result.returncode != 0
     assert "asof_before needs `columns`" in result.stdout
