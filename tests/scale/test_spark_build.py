@@ -37,7 +37,11 @@ def builds(spark_ready, tmp_path_factory):
     exported = run_module("ingest", "export", "--db", str(db_path), "--to", str(folder / "parquet"))
     assert exported.returncode == 0, exported.stderr[-2000:]
     spark_dir = folder / "spark"
-    env = {"FEATURE_STORE_PARQUET": str(folder / "parquet"), "FEATURE_STORE_SPARK_DIR": str(spark_dir)}
+    env = {
+        "FEATURE_STORE_PARQUET": str(folder / "parquet"),
+        "FEATURE_STORE_SPARK_DIR": str(spark_dir),
+        "FEATURE_STORE_SPARK_SHUFFLE_PARTITIONS": "1",  # three tickers: one partition per shuffle is plenty
+    }
     spark = run_dbt(db_path, folder / "spark_dbt", "build", "--target", "spark", env=env, timeout=1800)
     assert spark.returncode == 0, spark.stdout[-6000:]
     results = json.loads((folder / "spark_dbt" / "target" / "run_results.json").read_text())
