@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 import warnings
 from collections.abc import Iterator
 
@@ -125,14 +126,32 @@ def cluster(scheduler: str | None = None, *, workers: int | None = None) -> Iter
 
 
 def _connect(scheduler: str, hint: str = "") -> distributed.Client:
-    """A client of the scheduler at `scheduler` (not Dask's default one), or MLError (one line, with `hint`)."""
+    """A client of the scheduler at `scheduler` (not Dask's default one), or MLError (one line, with `hint`).
+
+    An address where nothing listens is said at once: Dask's client retries a refused connection until its
+    timeout (`CONNECT_TIMEOUT_S`), which is for a scheduler that is slow to answer, not for one that is not there."""
     try:
+        _refuse_early(scheduler)
         return distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
         raise MLError(
             f"cannot reach the Dask scheduler at {scheduler} ({type(error).__name__}: {error})"
             + (f"; {hint}" if hint else "")
         ) from error
+
+
+def _refuse_early(scheduler: str) -> None:
+    """ConnectionRefusedError when `scheduler` is a TCP address (tcp:// or tls://) where nothing listens."""
+    scheme, location = distributed.comm.parse_address(scheduler)
+    if scheme not in ("tcp", "tls"):
+        return
+    host, port = distributed.comm.parse_host_port(location, 8786)  # Dask's default scheduler port
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except ConnectionRefusedError:
+        raise
+    except OSError:
+        pass  # anything else (a slow network, a name to resolve) is the client's to judge, within its timeout
 
 
 def _silence_native_output() -> None:
