@@ -3,6 +3,8 @@
     python -m ml.train                       # the database of $FEATURE_STORE_DB or warehouse/feature_store.duckdb
     python -m ml.train --device cpu --seed 7 --n-features 20
     python -m ml.train --label up            # label_up_5d instead of the default label_beats_median_5d
+    python -m ml.train --params '{"num_leaves": 7, "min_data_in_leaf": 800}'
+                                             # LightGBM settings of your own: no walk-forward search
     python -m ml.train --engine dask         # the boosters train with lightgbm.dask on a local Dask cluster
     python -m ml.train --engine dask --scheduler tcp://10.0.0.5:8786 --examples /shared/examples
                                              # ... on a running Dask cluster, whose workers read the examples
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 
 from cli import Terminal, UsageError, run_command
 from cli.arguments import add_database_argument, positive_int, seed
 from ml.errors import MLError
 from ml.estimators.engines import DASK, ENGINES, LOCAL
+from ml.estimators.learner import RESERVED_LGBM_PARAMS
 from ml.formatting import number
 from ml.train.data import DEFAULT_LABEL, LABELS
 from ml.train.pipeline import TrainSummary, train_model
@@ -47,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{name} = {spec.column}" for name, spec in LABELS.items()),
     )
     parser.add_argument("--n-features", type=positive_int, default=20, metavar="N", help="features to keep (20)")
+    parser.add_argument(
+        "--params",
+        type=lgbm_settings,
+        metavar="JSON",
+        help="LightGBM settings to train with, as a JSON object, for example '{\"num_leaves\": 7, "
+        "\"min_data_in_leaf\": 800}' (over the learner's defaults; no search). Default: the setting the "
+        "walk-forward search chooses among ml.train.tuning.CANDIDATE_PARAMS on the training window",
+    )
     parser.add_argument(
         "--calibration",
         choices=("auto", "identity", "sigmoid", "isotonic", "binned_isotonic"),
@@ -75,6 +87,37 @@ def build_parser() -> argparse.ArgumentParser:
         "on a cluster, a shared folder every worker reads at the same path",
     )
     return parser
+
+
+def lgbm_settings(text: str) -> dict:
+    """`--params`: a JSON object of LightGBM parameters, each a number, string or boolean, none of those the
+    learner sets itself (objective, seed, device, rounds), every name one LightGBM knows."""
+    example = 'for example \'{"num_leaves": 7, "min_data_in_leaf": 800}\''
+    try:
+        settings = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error.msg} at character {error.pos}): {example}") from None
+    if not isinstance(settings, dict) or not settings:
+        raise argparse.ArgumentTypeError(f"a JSON object of LightGBM parameters is expected, {example}")
+    for name, value in settings.items():
+        if isinstance(value, (dict, list)) or value is None:
+            raise argparse.ArgumentTypeError(f"{name}: a number, a string or true/false is expected, not {value!r}")
+    reserved = sorted(RESERVED_LGBM_PARAMS.intersection(settings))
+    if reserved:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(reserved)}: set by the command (--seed, --device; the learner's objective and rounds)"
+        )
+    unknown = sorted(set(settings) - _lightgbm_parameter_names())
+    if unknown:
+        raise argparse.ArgumentTypeError(f"not a LightGBM parameter: {', '.join(unknown)}")
+    return settings
+
+
+def _lightgbm_parameter_names() -> set[str]:
+    """Every parameter name LightGBM accepts, aliases included (LightGBM itself would ignore another name)."""
+    from lightgbm.basic import _ConfigAliases
+
+    return {name for aliases in _ConfigAliases._get_all_param_aliases().values() for name in aliases}
 
 
 def print_summary(summary: TrainSummary, terminal: Terminal) -> None:
@@ -147,6 +190,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
                 engine=args.engine,
                 scheduler=scheduler,
                 examples=args.examples,
+                **({} if args.params is None else {"candidates": [args.params]}),
                 report=terminal.say,
             )
     finally:

@@ -78,6 +78,7 @@ def test_a_training_run_exits_0_and_prints_its_summary(small_trained_store, tmp_
         ("ml.train", "--device", "tpu"),
         ("ml.train", "--calibration", "beta"),
         ("ml.train", "--label", "down"),
+        ("ml.train", "--params", '{"num_leavs": 7}'),  # a misspelt LightGBM parameter
         ("ml.backtest", "--top-fraction", "0"),
         ("ml.backtest", "--top-fraction", "1.5"),
         ("ml.backtest", "--cost-bps", "-1"),

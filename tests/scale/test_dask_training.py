@@ -28,6 +28,7 @@ from ml.estimators.learner import DEFAULT_LGBM_PARAMS, HierarchicalMetaLearner
 from ml.train.data import label_horizon, load_training_examples
 from ml.train.registry import load_trained_model
 from ml.train.splits import purged_splits
+from ml.train.tuning import CANDIDATE_PARAMS
 from store.parquet import export_query
 
 if importlib.util.find_spec("distributed") is None:
@@ -242,18 +243,23 @@ def signal_store(tmp_path_factory):
 
 
 def test_ml_train_on_dask_stores_a_model_that_reloads_and_matches_the_local_auc(scheduler, signal_store, tmp_path):
-    """The command on a running cluster (--scheduler), against the local engine on a copy of the same store:
-    the stored Dask model reloads, reproduces its stored test AUC, and that AUC is within 0.01."""
+    """The command on a running cluster (--scheduler), against the local engine on a copy of the same store, both
+    with the same LightGBM setting (--params: the walk-forward search fits the same learner four times over,
+    which `test_the_learner_on_dask_ranks_like_the_local_one_and_round_trips` covers): the stored Dask model
+    reloads, reproduces its stored test AUC, and that AUC is within 0.01."""
     runs = {}
     parquet = tmp_path / "parquet"
+    setting = CANDIDATE_PARAMS[0]
     for engine, extra in (("local", ()), ("dask", ("--scheduler", scheduler))):
         db_path = tmp_path / f"{engine}.duckdb"
         shutil.copy(signal_store, db_path)
         arguments = ("--db", str(db_path), "--seed", "7", "--n-features", "10", "--engine", engine, *extra)
+        arguments += ("--params", json.dumps(setting))
         result = run_module("ml.train", *arguments, timeout=900, env={"FEATURE_STORE_PARQUET": str(parquet)})
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Traceback" not in result.stderr
         assert f"engine {engine}" in result.stdout
+        assert "using the one LightGBM setting given (no search)" in result.stderr
         runs[engine] = db_path
     assert f"the Dask scheduler at {scheduler}" in result.stderr
     # The workers read the examples from the Parquet export: the selected features, by year, every labelled row.
@@ -271,6 +277,7 @@ def test_ml_train_on_dask_stores_a_model_that_reloads_and_matches_the_local_auc(
                 "select value from ml.metrics where model_id = ? and split = 'test' and metric = 'auc'", [model_id]
             ).fetchone()[0]
         assert json.loads(params)["engine"] == engine
+        assert json.loads(params)["lightgbm"] == setting
         model = read_job(load_trained_model, db_path, model_id)
         assert model.learner.get_params()["engine"] == engine
         assert model.learner.get_params()["scheduler"] == (scheduler if engine == "dask" else None)
@@ -307,6 +314,8 @@ def test_an_unreachable_scheduler_or_a_scheduler_without_dask_is_one_line(synthe
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in last
+    # Nothing listens there: said at once ("refused"), not after the client's connect timeout ("Timed out").
+    assert "Connection refused" in last
     assert "Traceback" not in result.stderr
     usage = run_module("ml.train", "--db", str(db_path), "--scheduler", "tcp://127.0.0.1:9")
     assert usage.returncode == 2 and "--engine dask" in usage.stderr
