@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--params",
         type=lgbm_settings,
         metavar="JSON",
-        help="LightGBM settings to train with, as a JSON object, for example '{\"num_leaves\": 7, "
+        help='LightGBM settings to train with, as a JSON object, for example \'{"num_leaves": 7, '
         "\"min_data_in_leaf\": 800}' (over the learner's defaults; no search). Default: the setting the "
         "walk-forward search chooses among ml.train.tuning.CANDIDATE_PARAMS on the training window",
     )
