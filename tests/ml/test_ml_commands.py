@@ -138,18 +138,19 @@ def interrupt(command: list[str], stage: str, timeout: float = 600) -> subproces
 
 
 @pytest.mark.parametrize(
-    ("module", "stage", "table"),
+    ("module", "stage", "table", "extra"),
     [
-        ("ml.train", "choosing LightGBM settings", "ml.models"),
-        ("ml.train", "training the hierarchical meta-learner", "ml.models"),
-        ("ml.backtest", "factor view", "analysis.runs"),
+        ("ml.train", "choosing LightGBM settings", "ml.models", ()),
+        # With one setting the run reaches the final training without the search's minutes.
+        ("ml.train", "training the hierarchical meta-learner", "ml.models", ("--params", '{"num_leaves": 15}')),
+        ("ml.backtest", "factor view", "analysis.runs", ()),
     ],
 )
-def test_ctrl_c_exits_130_and_stores_nothing(small_trained_store, tmp_path, module, stage, table):
+def test_ctrl_c_exits_130_and_stores_nothing(small_trained_store, tmp_path, module, stage, table, extra):
     db_path = tmp_path / "store.duckdb"
     shutil.copy(small_trained_store[0], db_path)
     before = count(db_path, table)
-    command = [sys.executable, "-m", module, "--db", str(db_path)]
+    command = [sys.executable, "-m", module, "--db", str(db_path), *extra]
     if module == "ml.backtest":
         command += ["--report", str(tmp_path / "edge.html")]
     result = interrupt(command, stage)
