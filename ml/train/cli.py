@@ -31,6 +31,7 @@ from ml.estimators.learner import RESERVED_LGBM_PARAMS
 from ml.formatting import number
 from ml.train.data import DEFAULT_LABEL, LABELS
 from ml.train.pipeline import TrainSummary, train_model
+from ml.train.tuning import CANDIDATE_PARAMS
 from store import connect, database_path
 
 INTERRUPTED = "no model was stored: the database is as it was before this command."
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace, terminal: Terminal) -> int:
                 engine=args.engine,
                 scheduler=scheduler,
                 examples=args.examples,
-                **({} if args.params is None else {"candidates": [args.params]}),
+                candidates=CANDIDATE_PARAMS if args.params is None else [args.params],
                 report=terminal.say,
             )
     finally:
