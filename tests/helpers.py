@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import io
 import os
 import resource
 import shutil
@@ -149,17 +151,51 @@ def _parse_once(database_name: str, environment: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
         if not parsed.exists():
-            dbt = Path(sys.executable).parent / "dbt"
-            subprocess.run(
-                [str(dbt), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-                + ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
-                cwd=folder,
-                env={**environment, "FEATURE_STORE_DB": database_name},
-                capture_output=True,
-                timeout=600,
-                check=True,
-            )
+            arguments = ["parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+            arguments += ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
+            result = _dbt_in_process(arguments, folder, {**environment, "FEATURE_STORE_DB": database_name})
+            assert result.returncode == 0, result.stdout[-4000:]
     return parsed
+
+
+def _dbt_in_process(arguments: list[str], cwd: Path, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """`dbt ARGUMENTS` run in this process by dbt's own runner (`dbt.cli.main.dbtRunner`), in `cwd` with exactly
+    `environment`, as a `CompletedProcess` with what the `dbt` command would print and its exit status.
+
+    The same code as the command line from click's parsing on (the `dbt` script is `dbt.cli.main:cli`), without
+    starting a Python and importing dbt each time (about 3 s of a small build's 10 s). dbt prints its lines to
+    `sys.stdout`, taken when it sets up its logger, so they are captured here; a usage error goes to stderr
+    with exit status 2, as click does. dbt-duckdb keeps its DuckDB database open in a class attribute between
+    runs of one process: it is closed after every run, as the command's exit closes it, so no file stays held
+    and no setting (e.g. $FEATURE_STORE_MEMORY_LIMIT) carries over to the next run."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.exceptions import DbtUsageException
+    from dbt.cli.main import dbtRunner
+
+    saved_environment, saved_cwd = dict(os.environ), os.getcwd()
+    stdout = io.StringIO()
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(stdout):
+            result = dbtRunner().invoke(list(arguments))
+    finally:
+        duck = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if duck is not None:
+            duck.close()
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+    stderr = ""
+    if result.success:
+        status = 0
+    elif isinstance(result.exception, DbtUsageException):
+        status, stderr = 2, f"Error: {result.exception}\n"
+    else:
+        status = 1 if result.exception is None else 2
+    return subprocess.CompletedProcess(["dbt", *arguments], status, stdout.getvalue(), stderr)
 
 
 def run_dbt(
@@ -169,13 +205,17 @@ def run_dbt(
     timeout: float = 900,
     env: dict[str, str] | None = None,
     absolute: bool = False,
+    own_process: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run `dbt ARGS` on the project against `db_path`, with target/ and logs/ under `folder` (and `env` added).
 
     dbt runs in the database's folder with FEATURE_STORE_DB naming the file relatively, so that it can start
     from a parse made once (see `_parse_once`); `absolute=True` runs it from the project root with the
-    absolute path instead, as a user would, for tests whose claim is about the path or the messages naming it."""
-    dbt = Path(sys.executable).parent / "dbt"
+    absolute path instead, as a user would, for tests whose claim is about the path or the messages naming it.
+
+    dbt runs in this process (`_dbt_in_process`), which saves starting a Python and importing dbt each time;
+    `own_process=True` starts the `dbt` command instead, for a run that must not stay in the test's process
+    (the Spark target starts a JVM) or that may need `timeout`."""
     # dbt writes its file log at debug level by default, which costs a quarter of a small build; info keeps the
     # log readable and the run's output is unchanged.
     environment = {"DBT_LOG_LEVEL_FILE": "info", **os.environ, **(env or {})}
@@ -187,11 +227,15 @@ def run_dbt(
         target.mkdir(parents=True, exist_ok=True)
         if not (target / "partial_parse.msgpack").exists():
             shutil.copyfile(_parse_once(database, environment), target / "partial_parse.msgpack")
+    arguments = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    arguments += ["--target-path", str(target), "--log-path", str(folder / "logs")]
+    environment = {**environment, "FEATURE_STORE_DB": database}
+    if not own_process:
+        return _dbt_in_process(arguments, cwd, environment)
     return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        + ["--target-path", str(target), "--log-path", str(folder / "logs")],
+        [str(Path(sys.executable).parent / "dbt"), *arguments],
         cwd=cwd,
-        env={**environment, "FEATURE_STORE_DB": database},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,
