@@ -17,8 +17,13 @@ SYNTHETIC_END = dt.date(2024, 12, 31)
 # LightGBM's OpenMP threads spin while they wait for each other. With pytest-xdist's workers (and their dbt, DuckDB
 # and Spark) busy on the same cores, two spinning trainings slowed each other twelvefold (measured: 300 rounds on
 # 100,000 rows took 12.5 s each at once, against 1.1 s alone); waiting threads that sleep instead take 2.3 s at once
-# (2.9 s alone). Set before anything loads LightGBM; the commands the tests start inherit it. Results are unchanged.
+# (2.9 s alone). One thread per training: with pytest-xdist's workers using both cores, a second LightGBM thread
+# only adds its waits (measured, 300 rounds on 100,000 rows alone: 1 thread 3.7 s of CPU, 2 sleeping threads 4.9-5.5 s
+# for the same 3.4-3.8 s). Set before anything loads LightGBM (`num_threads` 0 is OpenMP's default, which reads
+# OMP_NUM_THREADS); the commands the tests start inherit both. Results are unchanged: the learner gives the same
+# trees whatever the thread count (tests/ml/estimators/test_learner.py).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 #: The modules that take longest (minutes: Spark, the default-size markets with their models, the real data),
 #: run first. `python3 tasks.py test` hands whole modules to pytest-xdist's workers in collection order

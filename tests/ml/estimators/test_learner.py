@@ -490,6 +490,21 @@ def test_same_random_state_gives_identical_predictions_and_another_does_not(fitt
     )
 
 
+def test_the_thread_count_does_not_change_the_model():
+    # The learner uses OpenMP's default thread count (every core unless $OMP_NUM_THREADS says otherwise), so a
+    # model must not depend on it: LightGBM's deterministic, row-wise histograms give the same trees. (Small data:
+    # the tests' sleeping OpenMP threads make a multi-threaded fit slow.)
+    x, y, r = make_data(6_000, seed=1)
+    x_new, _, r_new = make_data(2_000, seed=2)
+    predictions = [
+        HierarchicalMetaLearner(random_state=7, **{**FAST, "lgbm_params": {"num_threads": threads}})
+        .fit(x, y, regime_ids=r)
+        .predict_proba(x_new, regime_ids=r_new)
+        for threads in (1, 2, 3)
+    ]
+    assert np.array_equal(predictions[0], predictions[1]) and np.array_equal(predictions[0], predictions[2])
+
+
 # ---------------------------------------------------------------------- persistence
 
 
