@@ -151,11 +151,16 @@ def _parse_once(database_name: str, environment: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
         if not parsed.exists():
-            arguments = ["parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-            arguments += ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
+            arguments = _dbt_arguments(("parse",), folder / "target", folder / "logs")
             result = _dbt_in_process(arguments, folder, {**environment, "FEATURE_STORE_DB": database_name})
             assert result.returncode == 0, result.stdout[-4000:]
     return parsed
+
+
+def _dbt_arguments(args, target: Path, logs: Path) -> list[str]:
+    """`args` for the project, with dbt's target/ and logs/ folders."""
+    project = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    return [*args, *project, "--target-path", str(target), "--log-path", str(logs)]
 
 
 def _dbt_in_process(arguments: list[str], cwd: Path, environment: dict[str, str]) -> subprocess.CompletedProcess:
@@ -227,8 +232,7 @@ def run_dbt(
         target.mkdir(parents=True, exist_ok=True)
         if not (target / "partial_parse.msgpack").exists():
             shutil.copyfile(_parse_once(database, environment), target / "partial_parse.msgpack")
-    arguments = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-    arguments += ["--target-path", str(target), "--log-path", str(folder / "logs")]
+    arguments = _dbt_arguments(args, target, folder / "logs")
     environment = {**environment, "FEATURE_STORE_DB": database}
     if not own_process:
         return _dbt_in_process(arguments, cwd, environment)

@@ -23,10 +23,12 @@ MARTS = {
     "fct_market_regimes": ("trade_date",),
 }
 #: Settings of the local Spark session for this three-ticker build (not the project's: they would not suit a large
-#: build): adaptive query execution re-plans each query after its shuffles, which a single shuffle partition gives
-#: nothing to gain from, and the serial garbage collector, which does not run a thread per core beside the test
-#: workers. Measured on this build alone: 162 s and 288 CPU-seconds before, 125 s and 211 after (docs/testing.md).
+#: build): one partition per shuffle, which is plenty for three tickers; no adaptive query execution, which re-plans
+#: each query after its shuffles, nothing to gain with one partition; and the serial garbage collector, which does
+#: not run a thread per core beside the test workers. Measured on this build alone: 162 s and 288 CPU-seconds with
+#: the one partition, 125 s and 211 with all three (docs/testing.md).
 SMALL_LOCAL_SPARK = {
+    "FEATURE_STORE_SPARK_SHUFFLE_PARTITIONS": "1",
     "PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false pyspark-shell",
     "JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC",
 }
@@ -48,7 +50,6 @@ def builds(spark_ready, tmp_path_factory):
     env = {
         "FEATURE_STORE_PARQUET": str(folder / "parquet"),
         "FEATURE_STORE_SPARK_DIR": str(spark_dir),
-        "FEATURE_STORE_SPARK_SHUFFLE_PARTITIONS": "1",  # three tickers: one partition per shuffle is plenty
         **SMALL_LOCAL_SPARK,
     }
     spark = run_dbt(

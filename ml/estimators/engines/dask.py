@@ -141,17 +141,18 @@ def _connect(scheduler: str, hint: str = "") -> distributed.Client:
 
 
 def _refuse_early(scheduler: str) -> None:
-    """ConnectionRefusedError when `scheduler` is a TCP address (tcp:// or tls://) where nothing listens."""
+    """ConnectionRefusedError when `scheduler` is a TCP address (tcp:// or tls://) where nothing listens, and
+    TimeoutError when it did not answer within `CONNECT_TIMEOUT_S` (the client would wait that long again)."""
     scheme, location = distributed.comm.parse_address(scheduler)
     if scheme not in ("tcp", "tls"):
         return
     host, port = distributed.comm.parse_host_port(location, 8786)  # Dask's default scheduler port
     try:
         socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, TimeoutError):
         raise
     except OSError:
-        pass  # anything else (a slow network, a name to resolve) is the client's to judge, within its timeout
+        pass  # anything else (e.g. a name that does not resolve) is the client's to judge, within its timeout
 
 
 def _silence_native_output() -> None:
