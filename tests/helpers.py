@@ -1,4 +1,4 @@
-"""Test helpers: project paths, the shared real data (if present), and running modules and dbt in a child process."""
+"""Test helpers: project paths, the shared real data (if present), and running the commands (`python -m ...`, dbt)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import hashlib
 import io
 import os
 import resource
+import runpy
 import shutil
 import signal
 import subprocess
 import sys
+import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,21 +58,104 @@ def read_job(job, db_path: Path, *args, **kwargs):
 
 
 def run_module(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300, file_size_limit: int | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    file_size_limit: int | None = None,
+    own_process: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run `python -m ...` in a child process from the project root, capturing output.
+    """Run `python -m MODULE ARGS` from the project root, capturing its output and exit status.
 
-    `file_size_limit` (bytes) makes the child's disk look full: a write past that size of any file fails
-    with EFBIG ('File too large'), as a full disk fails with ENOSPC, without needing a small filesystem."""
+    The command runs in this process (`_module_in_process`): the same `__main__` that `python -m` runs, without
+    starting a Python and importing the command's libraries each time (great_expectations alone takes 2 s of a
+    small ingest's 4 s). `own_process=True` starts a child Python instead, for a test whose claim is about the
+    process: another process's lock on the store, or `timeout`. `file_size_limit` (bytes) always starts one and
+    makes its disk look full: a write past that size of any file fails with EFBIG ('File too large'), as a full
+    disk fails with ENOSPC, without needing a small filesystem."""
+    environment = {**os.environ, **(env or {})}
+    if not own_process and file_size_limit is None:
+        return _module_in_process(args, environment)
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=PROJECT_DIR,
-        env={**os.environ, **(env or {})},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,
         preexec_fn=None if file_size_limit is None else lambda: _limit_file_size(file_size_limit),
     )
+
+
+@contextlib.contextmanager
+def _as_a_child(cwd: Path, environment: dict[str, str]):
+    """While the block runs, this process has the working folder `cwd` and exactly `environment`, as a child
+    started there with that environment would; both are restored after."""
+    saved_environment, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+
+
+def _module_in_process(args: tuple[str, ...], environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m MODULE ARGS` run in this process, from the project root with exactly `environment`, as a
+    `CompletedProcess` with what it printed and its exit status.
+
+    The module runs as `python -m` runs it (`runpy`, `__name__ == "__main__"`, `sys.argv`), its `sys.exit`
+    status is the exit status, and an exception it does not handle prints its traceback on stderr with status
+    1, as Python does. What it prints through `sys.stdout` and `sys.stderr` is captured (every line the
+    commands print goes there); warnings are shown on its stderr under Python's default filters, as in a child,
+    and not collected by pytest. Ctrl-C is not caught: a test that interrupts a command starts one."""
+    module, *rest = args
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_argv = sys.argv
+    sys.argv = [module, *rest]
+    status = 0
+    with (
+        _as_a_child(PROJECT_DIR, environment),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+        warnings.catch_warnings(),
+    ):
+        _python_default_warnings()
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        except SystemExit as stop:
+            status = _exit_status(stop.code)
+        except Exception:
+            traceback.print_exc()
+            status = 1
+        finally:
+            sys.argv = saved_argv
+    return subprocess.CompletedProcess([sys.executable, "-m", *args], status, stdout.getvalue(), stderr.getvalue())
+
+
+def _python_default_warnings() -> None:
+    """Python's default warning filters and display (on `sys.stderr`), as a child started without -W has them."""
+    warnings.resetwarnings()
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__", append=True)
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.filterwarnings("ignore", category=category, append=True)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show
+
+
+def _exit_status(code) -> int:
+    """The exit status of `sys.exit(code)`: 0 for None, the number, or 1 after printing anything else."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 def _limit_file_size(limit: int) -> None:
@@ -177,22 +263,15 @@ def _dbt_in_process(arguments: list[str], cwd: Path, environment: dict[str, str]
     from dbt.cli.exceptions import DbtUsageException
     from dbt.cli.main import dbtRunner
 
-    saved_environment, saved_cwd = dict(os.environ), os.getcwd()
     stdout = io.StringIO()
-    os.environ.clear()
-    os.environ.update(environment)
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(stdout):
+    with _as_a_child(cwd, environment), contextlib.redirect_stdout(stdout):
+        try:
             result = dbtRunner().invoke(list(arguments))
-    finally:
-        duck = DuckDBConnectionManager._ENV
-        DuckDBConnectionManager._ENV = None
-        if duck is not None:
-            duck.close()
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_environment)
+        finally:
+            duck = DuckDBConnectionManager._ENV
+            DuckDBConnectionManager._ENV = None
+            if duck is not None:
+                duck.close()
     stderr = ""
     if result.success:
         status = 0

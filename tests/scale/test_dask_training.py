@@ -255,7 +255,9 @@ def test_ml_train_on_dask_stores_a_model_that_reloads_and_matches_the_local_auc(
         shutil.copy(signal_store, db_path)
         arguments = ("--db", str(db_path), "--seed", "7", "--n-features", "10", "--engine", engine, *extra)
         arguments += ("--params", json.dumps(setting))
-        result = run_module("ml.train", *arguments, timeout=900, env={"FEATURE_STORE_PARQUET": str(parquet)})
+        # The Dask run in a process of its own, whose exit closes its client, as a user's does.
+        environment = {"FEATURE_STORE_PARQUET": str(parquet)}
+        result = run_module("ml.train", *arguments, timeout=900, env=environment, own_process=engine == "dask")
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Traceback" not in result.stderr
         assert f"engine {engine}" in result.stdout
@@ -332,7 +334,7 @@ def test_a_folder_the_examples_cannot_be_written_to_is_one_line(scheduler, synth
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     arguments = ("--db", str(db_path), "--engine", "dask", "--scheduler", scheduler, "--examples", str(blocker / "x"))
-    result = run_module("ml.train", *arguments, timeout=600)
+    result = run_module("ml.train", *arguments, timeout=600, own_process=True)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and f"cannot write the training examples to {blocker / 'x'}" in last
