@@ -56,8 +56,8 @@ def test_one_candidate_is_used_as_it_is_without_fitting_a_fold():
 
 
 @pytest.mark.slow
-def test_the_search_is_stored_with_its_choice(null_run):
-    db_path, summary = null_run
+def test_the_search_is_stored_with_its_choice(small_trained_store):
+    db_path, summary = small_trained_store
     with duckdb.connect(str(db_path), read_only=True) as connection:
         rows = connection.execute(
             "select candidate, fold, params, chosen, auc from ml.tuning where model_id = ? order by candidate, fold",
