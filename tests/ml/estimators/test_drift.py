@@ -102,6 +102,20 @@ def test_detects_exactly_the_shifted_features(detector: DriftDetector, method: s
             assert (detail["psi"] > detector.psi_threshold) is (name in SHIFTED)
 
 
+def test_the_ks_statistic_is_the_same_however_its_p_value_is_computed(detector: DriftDetector) -> None:
+    recent = make_frame(3000, seed=3, shift=0.75)
+    exact = detector.check_retrain_trigger(recent)["details"]
+    asymptotic = detector.check_retrain_trigger(recent, ks_p_value="asymp")["details"]
+    for name in FEATURES:
+        assert asymptotic[name]["statistic"] == pytest.approx(exact[name]["statistic"], rel=1e-12)
+        assert asymptotic[name]["n_recent"] == exact[name]["n_recent"]
+        # Two computations of the p-value: they differ, and agree on which side of the threshold it is.
+        assert (asymptotic[name]["p_value"] < detector.ks_threshold) is (exact[name]["p_value"] < detector.ks_threshold)
+    assert any(asymptotic[name]["p_value"] != exact[name]["p_value"] for name in FEATURES)
+    with pytest.raises(InvalidInputError, match="ks_p_value"):
+        detector.check_retrain_trigger(recent, ks_p_value="fast")
+
+
 def test_trigger_threshold_decides_retraining(train: pd.DataFrame) -> None:
     # One shifted feature in ten: 10% drifted, below a 20% trigger and at a 10% one.
     recent = make_frame(3000, seed=4)
