@@ -2,8 +2,8 @@
 
 Every snippet is copied with its names, calls, comments and relative `models/...json` paths; only the lines
 that make `X`, `y`, `train_df`, `X_train`, `X_recent_30d`, `raw_prob` and `trade_won` ("coming from the
-store") are ours. The store is the synthetic market without a planted signal that the training tests build
-(`null_run`); `FEATURE_STORE_DB` points at it, as a user's shell would. Then each file is loaded back with
+store") are ours. The store is the shared small synthetic market (`synthetic_store`: 30 equities, 3 years, no
+planted signal); `FEATURE_STORE_DB` points at it, as a user's shell would. Then each file is loaded back with
 `Class.load(path)` and must give exactly the outputs of the object that was saved.
 """
 
@@ -21,8 +21,8 @@ from ml.train.data import load_training_examples
 pytestmark = pytest.mark.slow
 
 
-def test_the_plan_runs_as_written_on_the_store(null_run, tmp_path, monkeypatch, capsys):
-    db_path, _ = null_run
+def test_the_plan_runs_as_written_on_the_store(synthetic_store, tmp_path, monkeypatch, capsys):
+    db_path = synthetic_store  # only read: what the plan writes goes to models/ in its own folder
     monkeypatch.setenv("FEATURE_STORE_DB", str(db_path))
     monkeypatch.chdir(tmp_path)
 
@@ -119,10 +119,10 @@ def test_the_plan_runs_as_written_on_the_store(null_run, tmp_path, monkeypatch, 
     assert loaded_detector.check_retrain_trigger(X_recent_30d, method="ks") == result
 
 
-def test_compute_market_regime_is_the_stores_regime_of_each_date(null_run):
+def test_compute_market_regime_is_the_stores_regime_of_each_date(synthetic_store):
     from ml import compute_market_regime
 
-    db_path, _ = null_run
+    db_path = synthetic_store
     regimes = read(db_path, "select trade_date, regime_id from marts.fct_market_regimes order by trade_date")
     frame = pd.DataFrame(
         {"trade_date": list(regimes["trade_date"]) + [pd.Timestamp("1990-01-02")]}, index=range(5, 5 + len(regimes) + 1)
