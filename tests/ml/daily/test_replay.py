@@ -41,7 +41,9 @@ def test_a_replay_on_the_full_store_equals_the_routine_on_a_store_that_ends_each
             ("insider_trades", "announce_date"),
         ):
             connection.execute(f"delete from raw.{table} where {column} > ?", [last])
-    result = dbt_build(truncated, tmp_path, "--full-refresh")
+    # Rebuilt from raw without the data tests: the claim is what the routine writes (tests/dbt's truncated store
+    # runs them on a store cut the same way).
+    result = dbt_build(truncated, tmp_path, "--full-refresh", data_tests=False)
     assert result.returncode == 0, result.stdout[-3000:]
     models = ModelCache()
     for day in days:
